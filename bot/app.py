@@ -1,0 +1,84 @@
+"""The bot: a `commands.Bot` built around injected resources (never a global)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+
+import discord
+from discord.ext import commands
+
+from bot.resources import Resources
+from bot.storage.repositories import command_sync
+from bot.tree import CircleTree
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.meta",
+    "cogs.privacy",
+    "cogs.lifecycle",
+)
+
+
+def intents() -> discord.Intents:
+    """Minimal and unprivileged: text arrives through slash options and modals."""
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    return chosen
+
+
+def allowed_mentions() -> discord.AllowedMentions:
+    """Member-written text can never ping a crowd."""
+    return discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False)
+
+
+class CircleBot(commands.Bot):
+    def __init__(self, resources: Resources, *, extensions: Sequence[str] = EXTENSIONS) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            tree_cls=CircleTree,
+            allowed_mentions=allowed_mentions(),
+            help_command=None,
+        )
+        self.resources = resources
+        self._extension_names = tuple(extensions)
+        self.last_sync_skipped: bool | None = None
+
+    async def setup_hook(self) -> None:
+        for name in self._extension_names:
+            await self.load_extension(name)
+        await self.resources.jobs.start()
+        await self.sync_commands_if_changed()
+
+    async def close(self) -> None:
+        await self.resources.jobs.shutdown()
+        await super().close()
+
+    def command_definitions(self, guild: discord.abc.Snowflake | None) -> list[dict[str, object]]:
+        return [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Bulk-overwrite commands only when their definitions changed since the last sync."""
+        dev_guild_id = self.resources.settings.dev_guild_id
+        guild = discord.Object(dev_guild_id) if dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        scope = str(dev_guild_id) if dev_guild_id else "global"
+        definitions = json.dumps(self.command_definitions(guild), sort_keys=True, default=str)
+        digest = hashlib.sha256(definitions.encode()).hexdigest()
+        db = self.resources.db
+        async with db.read() as tx:
+            unchanged = await command_sync.last_hash(tx, scope) == digest
+        self.last_sync_skipped = unchanged
+        if unchanged:
+            log.info("Commands unchanged since the last sync (%s); not syncing", scope)
+            return False
+        synced = await self.tree.sync(guild=guild)
+        async with db.transaction() as tx:
+            await command_sync.record(tx, scope, digest, self.resources.clock.now())
+        log.info("Synced %d command(s) to %s", len(synced), scope)
+        return True

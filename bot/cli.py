@@ -1,0 +1,139 @@
+"""`circlekeeper`: run, check, migrate, backup, rotate-key, sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.errors import ConfigError
+from bot.logging_setup import configure_logging
+from bot.settings import Settings, load_settings
+from bot.storage.crypto import TextCipher, WrongKeyError, generate_key, load_or_create_key, write_key_file
+from bot.storage.database import Database, DatabaseTooNew, migration_files
+
+EXIT_CONFIG = 2
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="circlekeeper", description="A Discord bot for peer-support circles."
+    )
+    top.add_argument("--version", action="version", version=f"circlekeeper {__version__}")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="connect to Discord and serve the circles")
+    sub.add_parser("check", help="validate settings, database and key; print what would run")
+    sub.add_parser("migrate", help="apply pending database migrations and exit")
+    backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
+    backup.add_argument("path", type=Path, help="where to write the copy")
+    sub.add_parser("rotate-key", help="re-encrypt stored text under a new data key")
+    sandbox = sub.add_parser("sandbox", help="a local Discord with simulated members: try every feature")
+    sandbox.add_argument("--interactive", action="store_true", help="type slash commands as a member")
+    sandbox.add_argument("--record", type=Path, metavar="FILE", help="write the transcript as JSON lines")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command is None:
+        parser().print_help()
+        return 0
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, secrets=(settings.token, settings.data_key))
+        return asyncio.run(_dispatch(args, settings))
+    except ConfigError as error:
+        print(f"circlekeeper: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (WrongKeyError, DatabaseTooNew) as error:
+        print(f"circlekeeper: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        from bot.startup import run
+
+        settings.require_token()
+        await run(settings)
+        return 0
+    if args.command == "check":
+        return await _check(settings)
+    if args.command == "migrate":
+        async with await Database.open(settings.db_path) as db:
+            applied = await db.migrate()
+        print(f"Applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+        return 0
+    if args.command == "backup":
+        return await _backup(settings, args.path)
+    if args.command == "rotate-key":
+        return await _rotate_key(settings)
+    if args.command == "sandbox":
+        from bot.sandbox.runner import run_sandbox
+
+        return await run_sandbox(interactive=args.interactive, record=args.record)
+    raise AssertionError(args.command)
+
+
+async def _check(settings: Settings) -> int:
+    from bot.app import EXTENSIONS
+    from bot.startup import open_database
+
+    db, _ = await open_database(settings)
+    try:
+        version = await db.user_version()
+        async with db.read() as tx:
+            jobs = await tx.scalar("SELECT COUNT(*) FROM scheduled_jobs")
+    finally:
+        await db.close()
+    print(f"circlekeeper {__version__}: settings OK")
+    print(f"  database     {settings.db_path} (schema {version}/{len(migration_files())}, key OK)")
+    print(f"  REST         {settings.api_base}")
+    print(f"  gateway      {settings.gateway_url}")
+    scope = f"server {settings.dev_guild_id}" if settings.dev_guild_id else "global"
+    print(f"  commands     synced to {scope} when they change")
+    print(f"  token        {'set' if settings.token else 'NOT SET (needed by `run`)'}")
+    print(f"  stored jobs  {jobs}")
+    print(f"  features     {', '.join(e.removeprefix('cogs.') for e in EXTENSIONS)}")
+    return 0
+
+
+async def _backup(settings: Settings, target: Path) -> int:
+    if target.exists():
+        print(f"circlekeeper: {target} already exists; choose a new path", file=sys.stderr)
+        return 1
+    async with await Database.open(settings.db_path) as db:
+        await db.backup_to(target)
+    print(f"Backed up {settings.db_path} to {target}. Keep the data key with it: {settings.key_path}")
+    return 0
+
+
+async def _rotate_key(settings: Settings) -> int:
+    from bot.startup import open_database
+    from bot.storage.keys import rotate_key
+
+    db, old = await open_database(settings)
+    try:
+        new_key = generate_key()
+        pending = settings.key_path.with_name(settings.key_path.name + ".new")
+        write_key_file(pending, new_key)  # kept until the database commits, so no key is ever lost
+        count = await rotate_key(db, old, TextCipher(new_key))
+    finally:
+        await db.close()
+    if settings.data_key:
+        print(
+            f"Re-encrypted {count} value(s). The new key is in {pending}: put it in "
+            "CIRCLEKEEPER_DATA_KEY before the next start, then delete that file."
+        )
+    else:
+        pending.replace(settings.key_path)
+        print(f"Re-encrypted {count} value(s) under a new key, written to {settings.key_path}.")
+    return 0
+
+
+__all__ = ["load_or_create_key", "main"]

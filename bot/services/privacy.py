@@ -1,0 +1,76 @@
+"""Data rights: export and erase everything stored about a member; purge departed servers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.scheduling import JobScheduler
+from bot.storage import member_data
+from bot.storage.crypto import TextCipher
+from bot.storage.database import Database
+from bot.storage.repositories import guilds as guilds_repo
+from bot.storage.repositories.jobs import StoredJob
+
+log = logging.getLogger(__name__)
+
+# Stated in /privacy policy: a server's data is erased this long after the bot leaves it,
+# so an accidental kick can be undone by re-inviting the bot.
+GUILD_DATA_GRACE = timedelta(days=14)
+PURGE_JOB_KIND = "purge-guild"
+
+
+@dataclass(frozen=True)
+class Export:
+    filename: str
+    content: bytes
+    record_count: int
+
+
+class PrivacyService:
+    def __init__(self, db: Database, cipher: TextCipher, clock: Clock, jobs: JobScheduler) -> None:
+        self._db = db
+        self._cipher = cipher
+        self._clock = clock
+        self._jobs = jobs
+        jobs.register(PURGE_JOB_KIND, self._run_purge)
+
+    async def export(self, user_id: int) -> Export:
+        async with self._db.read() as tx:
+            tables = await member_data.export_member(tx, self._cipher, user_id)
+        content = member_data.export_json(user_id, tables, self._clock.now().isoformat())
+        count = sum(len(rows) for rows in tables.values())
+        return Export(f"circlekeeper-export-{user_id}.json", content, count)
+
+    async def delete(self, user_id: int) -> int:
+        async with self._db.transaction() as tx:
+            deleted = await member_data.delete_member(tx, user_id)
+        log.info("Erased %d row(s) for a member on request", deleted)
+        return deleted
+
+    async def guild_left(self, guild_id: int) -> None:
+        """The bot was removed from a server: erase its data after the grace period."""
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            await guilds_repo.record_departure(tx, guild_id, now)
+        await self._jobs.schedule(
+            f"{PURGE_JOB_KIND}:{guild_id}", PURGE_JOB_KIND, now + GUILD_DATA_GRACE, {"guild_id": guild_id}
+        )
+
+    async def guild_joined(self, guild_id: int) -> None:
+        """Re-invited within the grace period: keep the server's data."""
+        async with self._db.transaction() as tx:
+            returned = await guilds_repo.clear_departure(tx, guild_id)
+        if returned:
+            await self._jobs.cancel(f"{PURGE_JOB_KIND}:{guild_id}")
+
+    async def _run_purge(self, job: StoredJob) -> None:
+        guild_id = int(job.payload["guild_id"])
+        async with self._db.transaction() as tx:
+            if not await guilds_repo.has_departed(tx, guild_id):
+                return
+            deleted = await member_data.purge_guild(tx, guild_id)
+            await guilds_repo.clear_departure(tx, guild_id)
+        log.info("Purged %d row(s) of server %s after the grace period", deleted, guild_id)

@@ -1,0 +1,157 @@
+"""Typed settings, read once from the environment and `.env`, validated at startup.
+
+A bad value raises :class:`ConfigError` naming the variable and what a good value looks
+like; the CLI prints that one line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from bot.endpoints import DISCORD_API_BASE, DISCORD_GATEWAY_URL
+from bot.errors import ConfigError
+
+DEFAULT_DB_PATH = Path("data/circlekeeper.db")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_SNOWFLAKE = re.compile(r"^\d{15,21}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_.\-]{20,200}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None
+    api_base: str
+    gateway_url: str
+    dev_guild_id: int | None
+    db_path: Path
+    data_key: str | None
+    log_level: str
+
+    def require_token(self) -> str:
+        if self.token is None:
+            raise ConfigError(
+                "DISCORD_TOKEN",
+                "is not set; `run` needs the bot token from the Discord developer portal",
+                "DISCORD_TOKEN=MTIz...your-bot-token (in .env or the environment)",
+            )
+        return self.token
+
+    @property
+    def key_path(self) -> Path:
+        """Where a generated data key lives: beside the database."""
+        return self.db_path.with_suffix(".key")
+
+    def __repr__(self) -> str:  # never show the token or key, even in a debugger
+        return (
+            f"Settings(api_base={self.api_base!r}, gateway_url={self.gateway_url!r}, "
+            f"dev_guild_id={self.dev_guild_id!r}, db_path={str(self.db_path)!r}, "
+            f"log_level={self.log_level!r}, token={'set' if self.token else 'unset'}, "
+            f"data_key={'set' if self.data_key else 'unset'})"
+        )
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Merge `.env` under the process environment (the environment wins) and validate."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        raw = values.get(name)
+        if raw is None or raw.strip() == "":
+            return None
+        return raw.strip()
+
+    return Settings(
+        token=_token(get("DISCORD_TOKEN")),
+        api_base=_url(get("DISCORD_API_BASE"), "DISCORD_API_BASE", ("http", "https"), DISCORD_API_BASE),
+        gateway_url=_url(
+            get("DISCORD_GATEWAY_URL"), "DISCORD_GATEWAY_URL", ("ws", "wss"), DISCORD_GATEWAY_URL
+        ),
+        dev_guild_id=_snowflake(get("DISCORD_DEV_GUILD_ID")),
+        db_path=_db_path(get("CIRCLEKEEPER_DB")),
+        data_key=_data_key(get("CIRCLEKEEPER_DATA_KEY")),
+        log_level=_log_level(get("LOG_LEVEL")),
+    )
+
+
+def _token(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not _TOKEN.match(raw):
+        raise ConfigError(
+            "DISCORD_TOKEN",
+            "does not look like a bot token (letters, digits, dots, dashes; no spaces or quotes)",
+            "DISCORD_TOKEN=MTIz...your-bot-token",
+        )
+    return raw
+
+
+def _url(raw: str | None, name: str, schemes: tuple[str, ...], default: str) -> str:
+    if raw is None:
+        return default
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ConfigError(name, f"{raw!r} is not a {'/'.join(schemes)} URL", f"{name}={default}")
+    return raw.rstrip("/") if name == "DISCORD_API_BASE" else raw
+
+
+def _snowflake(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not _SNOWFLAKE.match(raw):
+        raise ConfigError(
+            "DISCORD_DEV_GUILD_ID",
+            f"{raw!r} is not a server id (a number of 15 to 21 digits)",
+            "DISCORD_DEV_GUILD_ID=123456789012345678",
+        )
+    return int(raw)
+
+
+def _db_path(raw: str | None) -> Path:
+    if raw is None:
+        return DEFAULT_DB_PATH
+    path = Path(raw).expanduser()
+    if path.is_dir():
+        raise ConfigError(
+            "CIRCLEKEEPER_DB", f"{raw!r} is a folder, not a file", "CIRCLEKEEPER_DB=data/circlekeeper.db"
+        )
+    return path
+
+
+def _data_key(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        decoded = base64.urlsafe_b64decode(raw.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        decoded = b""
+    if len(decoded) != 32:
+        raise ConfigError(
+            "CIRCLEKEEPER_DATA_KEY",
+            "is not a 32-byte url-safe base64 key",
+            "the output of `python -c \"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"`",
+        )
+    return raw
+
+
+def _log_level(raw: str | None) -> str:
+    if raw is None:
+        return "INFO"
+    level = raw.upper()
+    if level not in LOG_LEVELS or not isinstance(logging.getLevelName(level), int):
+        raise ConfigError("LOG_LEVEL", f"{raw!r} is not a log level", "LOG_LEVEL=INFO (one of " + ", ".join(LOG_LEVELS) + ")")
+    return level

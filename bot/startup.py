@@ -1,0 +1,66 @@
+"""Startup: settings → database (migrated, key checked) → services → bot. Same path everywhere.
+
+`run`, the sandbox and the end-to-end tests all go through :func:`open_resources` and
+:func:`create_bot`, so what the tests drive is what production runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.app import CircleBot
+from bot.clock import Clock, SystemClock
+from bot.endpoints import apply_endpoints
+from bot.resources import Resources, Services
+from bot.scheduling import JobScheduler
+from bot.services.privacy import PrivacyService
+from bot.settings import Settings
+from bot.storage.crypto import TextCipher, load_or_create_key
+from bot.storage.database import Database
+from bot.storage.keys import verify_key
+
+log = logging.getLogger(__name__)
+
+
+async def open_database(settings: Settings) -> tuple[Database, TextCipher]:
+    """Open, migrate and check the key; the connection is closed again on any failure."""
+    db = await Database.open(settings.db_path)
+    try:
+        await db.migrate()
+        cipher = TextCipher(load_or_create_key(settings.data_key, settings.key_path))
+        await verify_key(db, cipher)
+    except BaseException:
+        await db.close()
+        raise
+    return db, cipher
+
+
+def build_services(db: Database, cipher: TextCipher, clock: Clock, jobs: JobScheduler) -> Services:
+    return Services(privacy=PrivacyService(db, cipher, clock, jobs))
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Resources]:
+    clock = clock or SystemClock()
+    db, cipher = await open_database(settings)
+    try:
+        jobs = JobScheduler(db, clock)
+        services = build_services(db, cipher, clock, jobs)
+        yield Resources(settings, db, cipher, clock, jobs, services)
+    finally:
+        await db.close()
+
+
+def create_bot(resources: Resources) -> CircleBot:
+    apply_endpoints(resources.settings.api_base, resources.settings.gateway_url)
+    return CircleBot(resources)
+
+
+async def run(settings: Settings) -> None:
+    token = settings.require_token()
+    async with open_resources(settings) as resources:
+        bot = create_bot(resources)
+        async with bot:
+            await bot.start(token)

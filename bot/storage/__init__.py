@@ -1,0 +1,1 @@
+"""Storage: the one SQLite connection, migrations, encryption at rest and repositories."""

@@ -1,0 +1,123 @@
+"""The data-rights registry: every table that holds a member's data, declared once.
+
+`/privacy export`, `/privacy delete`, key rotation, the privacy policy and the purge of a
+server the bot has left all read this registry, and a structural test fails when a table
+with a member-id column is missing from it. A feature that adds such a table adds its
+entry here in the same change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.storage.crypto import TextCipher
+from bot.storage.database import Tx
+
+MEMBER_COLUMN = re.compile(r"^(.*_)?(user|member|author|buddy|offerer|requester)_id$")
+
+
+@dataclass(frozen=True)
+class MemberTable:
+    table: str
+    member_columns: tuple[str, ...]
+    purpose: str
+    encrypted_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GuildTable:
+    """A table whose rows belong to one server and go when the server's data is purged."""
+
+    table: str
+    guild_column: str = "guild_id"
+
+
+# Children before parents: deletion runs in this order, so foreign keys never block it.
+MEMBER_TABLES: tuple[MemberTable, ...] = (
+    MemberTable(
+        "dm_status",
+        ("user_id",),
+        "that the bot could not DM you, so it does not retry (Discord counts failed DMs)",
+    ),
+)
+
+GUILD_TABLES: tuple[GuildTable, ...] = ()
+
+# Tables with a member-id column that hold no member data (explained here, checked by a test).
+NOT_MEMBER_DATA: dict[str, str] = {}
+
+
+def _where(columns: tuple[str, ...]) -> str:
+    return " OR ".join(f"{column} = ?" for column in columns)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+async def export_member(tx: Tx, cipher: TextCipher, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Everything stored about one member, across every server, with text decrypted."""
+    export: dict[str, list[dict[str, Any]]] = {}
+    for entry in MEMBER_TABLES:
+        rows = await tx.fetchall(
+            f"SELECT * FROM {entry.table} WHERE {_where(entry.member_columns)}",
+            [user_id] * len(entry.member_columns),
+        )
+        records = []
+        for row in rows:
+            record = {key: row[key] for key in row.keys()}
+            for column in entry.encrypted_columns:
+                record[column] = cipher.decrypt_optional(record[column])
+            records.append({k: _jsonable(v) for k, v in record.items()})
+        if records:
+            export[entry.table] = records
+    return export
+
+
+def export_json(user_id: int, export: dict[str, list[dict[str, Any]]], generated_at: str) -> bytes:
+    document = {
+        "about": "Everything Circlekeeper stores about you, across every server.",
+        "user_id": str(user_id),
+        "generated_at": generated_at,
+        "tables": export,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+
+
+async def delete_member(tx: Tx, user_id: int) -> int:
+    """Erase every row about one member; the caller's transaction makes it all-or-nothing."""
+    deleted = 0
+    for entry in MEMBER_TABLES:
+        deleted += await tx.execute(
+            f"DELETE FROM {entry.table} WHERE {_where(entry.member_columns)}",
+            [user_id] * len(entry.member_columns),
+        )
+    return deleted
+
+
+async def purge_guild(tx: Tx, guild_id: int) -> int:
+    deleted = 0
+    for entry in GUILD_TABLES:
+        deleted += await tx.execute(f"DELETE FROM {entry.table} WHERE {entry.guild_column} = ?", (guild_id,))
+    return deleted
+
+
+async def reencrypt_all(tx: Tx, old: TextCipher, new: TextCipher) -> int:
+    """Re-encrypt every encrypted column under a new key; returns the values rewritten."""
+    count = 0
+    for entry in MEMBER_TABLES:
+        for column in entry.encrypted_columns:
+            rows = await tx.fetchall(
+                f"SELECT rowid AS rid, {column} AS value FROM {entry.table} WHERE {column} IS NOT NULL"
+            )
+            await tx.executemany(
+                f"UPDATE {entry.table} SET {column} = ? WHERE rowid = ?",
+                [(new.encrypt(old.decrypt(row["value"])), row["rid"]) for row in rows],
+            )
+            count += len(rows)
+    return count

@@ -1,0 +1,1 @@
+"""Repositories: the only place SQL lives. They take a `Tx` and return domain values."""

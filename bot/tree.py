@@ -1,0 +1,57 @@
+"""The command tree: every failure gets a short private answer; tracebacks are logged redacted."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.errors import UserError
+from bot.logging_setup import redacted_traceback
+from bot.replies import SORRY, reply_ephemeral
+
+log = logging.getLogger(__name__)
+
+
+def refusal_text(error: BaseException) -> str | None:
+    """The member-facing text for an expected failure, or None for a bug."""
+    original = getattr(error, "original", None)
+    if isinstance(original, UserError):
+        return original.render()
+    if isinstance(error, UserError):
+        return error.render()
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "That command works inside a server, not in DMs. Try it in your circle's channel."
+    if isinstance(error, app_commands.MissingPermissions | app_commands.CheckFailure):
+        message = str(error) if isinstance(error, UserError) else None
+        return message or (
+            "Only facilitators can do that: members with Manage Server or the facilitator role. "
+            "Ask one of them, or see `/circle info`."
+        )
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Please wait {error.retry_after:.0f} s before using that again."
+    return None
+
+
+async def answer_error(interaction: discord.Interaction, error: BaseException) -> None:
+    text = refusal_text(error)
+    if text is None:
+        command = interaction.command.qualified_name if interaction.command else "component"
+        log.error(
+            "Unhandled error in %s (interaction %s, guild %s, user %s)\n%s",
+            command,
+            interaction.id,
+            interaction.guild_id,
+            interaction.user.id,
+            redacted_traceback(error),
+        )
+        text = SORRY
+    await reply_ephemeral(interaction, text)
+
+
+class CircleTree(app_commands.CommandTree[discord.Client]):
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        await answer_error(interaction, error)

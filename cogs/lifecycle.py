@@ -1,0 +1,30 @@
+"""Server joins and removals: a removed server's data is erased after the grace period."""
+
+from __future__ import annotations
+
+import discord
+from discord.ext import commands
+
+from bot.app import CircleBot
+
+
+class Lifecycle(commands.Cog):
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+        self.privacy = bot.resources.services.privacy
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.privacy.guild_left(guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.privacy.guild_joined(guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self.privacy.guild_joined(guild.id)
+
+
+async def setup(bot: CircleBot) -> None:
+    await bot.add_cog(Lifecycle(bot))

@@ -1,0 +1,81 @@
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from bot.clock import SystemClock
+from bot.scheduling import JobScheduler
+from bot.storage.database import Database
+from bot.storage.repositories import jobs as jobs_repo
+from bot.storage.repositories.jobs import StoredJob
+
+
+async def _wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def test_a_job_due_during_a_restart_runs_exactly_once(tmp_path: Path) -> None:
+    clock = SystemClock()
+    seen: list[str] = []
+
+    async def handler(job: StoredJob) -> None:
+        seen.append(job.job_id)
+
+    async with await Database.open(tmp_path / "jobs.db") as db:
+        await db.migrate()
+        async with db.transaction() as tx:  # stored by a previous run, due 30 s before this start
+            await jobs_repo.upsert(tx, StoredJob("checkin-open:1", "test", clock.now() - timedelta(seconds=30)))
+            await jobs_repo.upsert(tx, StoredJob("checkin-open:2", "test", clock.now() + timedelta(hours=1)))
+
+        first = JobScheduler(db, clock)
+        first.register("test", handler)
+        assert await first.start() == 2
+        await _wait_for(lambda: first.runs == 1)
+        await first.shutdown()
+
+        second = JobScheduler(db, clock)  # the next restart
+        second.register("test", handler)
+        assert await second.start() == 1
+        await asyncio.sleep(0.3)
+        assert await second.run_due() == 0
+        await second.shutdown()
+
+        assert seen == ["checkin-open:1"]
+        async with db.read() as tx:
+            remaining = [job.job_id for job in await jobs_repo.all_jobs(tx)]
+        assert remaining == ["checkin-open:2"]
+
+
+async def test_restarting_twice_does_not_duplicate_jobs(tmp_path: Path) -> None:
+    clock = SystemClock()
+    async with await Database.open(tmp_path / "dup.db") as db:
+        await db.migrate()
+        for _ in range(2):
+            scheduler = JobScheduler(db, clock)
+            scheduler.register("test", lambda job: asyncio.sleep(0))
+            await scheduler.start()
+            await scheduler.schedule("stable:1", "test", clock.now() + timedelta(hours=1))
+            assert len(scheduler._scheduler.get_jobs()) == 1
+            await scheduler.shutdown()
+        async with db.read() as tx:
+            assert len(await jobs_repo.all_jobs(tx)) == 1
+
+
+async def test_a_failing_handler_keeps_the_job_for_the_next_start(tmp_path: Path) -> None:
+    clock = SystemClock()
+
+    async def broken(job: StoredJob) -> None:
+        raise RuntimeError("boom")
+
+    async with await Database.open(tmp_path / "fail.db") as db:
+        await db.migrate()
+        scheduler = JobScheduler(db, clock)
+        scheduler.register("test", broken)
+        await scheduler.schedule("will-fail:1", "test", clock.now() - timedelta(seconds=1))
+        assert await scheduler.run_due() == 0
+        async with db.read() as tx:
+            assert await jobs_repo.get(tx, "will-fail:1") is not None
+        await scheduler.shutdown()

@@ -1,0 +1,64 @@
+from pathlib import Path
+
+import pytest
+
+from bot.endpoints import DISCORD_API_BASE
+from bot.errors import ConfigError
+from bot.settings import load_settings
+
+GOOD_KEY = "q1Xx7hUeU9qA7jPZ7hV0YV3lK0F3xP1bXb6xYQ2pJZk="
+FIXTURE_ENV = Path(__file__).parent / "fixtures" / "good.env"
+
+
+def test_defaults_without_any_variable() -> None:
+    settings = load_settings({}, env_file=None)
+    assert settings.token is None
+    assert settings.api_base == DISCORD_API_BASE
+    assert settings.db_path == Path("data/circlekeeper.db")
+    assert settings.log_level == "INFO"
+    assert settings.dev_guild_id is None
+
+
+def test_fixture_env_file_is_read_and_environment_wins() -> None:
+    settings = load_settings({"LOG_LEVEL": "warning"}, env_file=FIXTURE_ENV)
+    assert settings.token == "fixture.token-abcdefghijklmnopqrstuvwxyz"
+    assert settings.api_base == "http://127.0.0.1:8089/api/v10"
+    assert settings.gateway_url == "ws://127.0.0.1:8089/gateway"
+    assert settings.dev_guild_id == 123456789012345678
+    assert settings.log_level == "WARNING"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DISCORD_API_BASE", "not-a-url"),
+        ("DISCORD_API_BASE", "ftp://example.org"),
+        ("DISCORD_GATEWAY_URL", "http://127.0.0.1/gateway"),
+        ("DISCORD_DEV_GUILD_ID", "my-server"),
+        ("DISCORD_DEV_GUILD_ID", "123"),
+        ("LOG_LEVEL", "loud"),
+        ("CIRCLEKEEPER_DATA_KEY", "too-short"),
+        ("DISCORD_TOKEN", "has spaces in it which tokens never do"),
+    ],
+)
+def test_malformed_values_name_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({variable: value}, env_file=None)
+    assert caught.value.variable == variable
+    assert str(caught.value).startswith(f"{variable}:")
+    assert "a good value looks like" in str(caught.value)
+
+
+def test_missing_token_is_refused_only_when_needed() -> None:
+    settings = load_settings({}, env_file=None)
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+        settings.require_token()
+
+
+def test_repr_never_shows_secrets() -> None:
+    settings = load_settings(
+        {"DISCORD_TOKEN": "secret.token-abcdefghijklmnopqrstuvwxyz", "CIRCLEKEEPER_DATA_KEY": GOOD_KEY},
+        env_file=None,
+    )
+    assert "secret.token" not in repr(settings)
+    assert GOOD_KEY not in repr(settings)
