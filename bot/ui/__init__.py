@@ -1,0 +1,1 @@
+"""Rendering helpers: embeds, views, modals and images; no business rules."""
