@@ -6,8 +6,13 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.scheduling import JobScheduler
+from bot.services.checkins import CheckinService
+from bot.services.circles import CircleService
+from bot.services.crisis import CrisisService
 from bot.services.privacy import PrivacyService
+from bot.services.safety import SafetyNet
 from bot.settings import Settings
+from bot.static_data import StaticData
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Database
 
@@ -15,6 +20,10 @@ from bot.storage.database import Database
 @dataclass(frozen=True)
 class Services:
     privacy: PrivacyService
+    crisis: CrisisService
+    safety: SafetyNet
+    circles: CircleService
+    checkins: CheckinService
 
 
 @dataclass(frozen=True)
@@ -24,4 +33,5 @@ class Resources:
     cipher: TextCipher
     clock: Clock
     jobs: JobScheduler
+    static: StaticData
     services: Services

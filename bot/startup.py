@@ -15,8 +15,13 @@ from bot.clock import Clock, SystemClock
 from bot.endpoints import apply_endpoints
 from bot.resources import Resources, Services
 from bot.scheduling import JobScheduler
+from bot.services.checkins import CheckinService
+from bot.services.circles import CircleService
+from bot.services.crisis import CrisisService
 from bot.services.privacy import PrivacyService
+from bot.services.safety import SafetyNet
 from bot.settings import Settings
+from bot.static_data import StaticData, load_static_data
 from bot.storage.crypto import TextCipher, load_or_create_key
 from bot.storage.database import Database
 from bot.storage.keys import verify_key
@@ -37,18 +42,30 @@ async def open_database(settings: Settings) -> tuple[Database, TextCipher]:
     return db, cipher
 
 
-def build_services(db: Database, cipher: TextCipher, clock: Clock, jobs: JobScheduler) -> Services:
-    return Services(privacy=PrivacyService(db, cipher, clock, jobs))
+def build_services(
+    db: Database, cipher: TextCipher, clock: Clock, jobs: JobScheduler, static: StaticData
+) -> Services:
+    safety = SafetyNet(db, static.screener)
+    return Services(
+        privacy=PrivacyService(db, cipher, clock, jobs),
+        crisis=CrisisService(db, static.crisis),
+        safety=safety,
+        circles=CircleService(db, clock),
+        checkins=CheckinService(db, cipher, clock, jobs, safety, static.prompts),
+    )
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Resources]:
+async def open_resources(
+    settings: Settings, clock: Clock | None = None, static: StaticData | None = None
+) -> AsyncIterator[Resources]:
     clock = clock or SystemClock()
+    static = static or load_static_data()  # before the database: /crisis never depends on it
     db, cipher = await open_database(settings)
     try:
         jobs = JobScheduler(db, clock)
-        services = build_services(db, cipher, clock, jobs)
-        yield Resources(settings, db, cipher, clock, jobs, services)
+        services = build_services(db, cipher, clock, jobs, static)
+        yield Resources(settings, db, cipher, clock, jobs, static, services)
     finally:
         await db.close()
 

@@ -38,13 +38,47 @@ class GuildTable:
 # Children before parents: deletion runs in this order, so foreign keys never block it.
 MEMBER_TABLES: tuple[MemberTable, ...] = (
     MemberTable(
+        "reminders_sent",
+        ("user_id",),
+        "which check-in rounds already sent you a reminder, so you get one at most",
+    ),
+    MemberTable(
+        "checkins",
+        ("user_id",),
+        "your check-in answers: mood, optional note (encrypted), and who you chose to let see it",
+        encrypted_columns=("note",),
+    ),
+    MemberTable(
+        "circle_facilitators",
+        ("user_id",),
+        "circles you facilitate, so facilitators-only check-ins can reach you privately",
+    ),
+    MemberTable(
+        "circle_members",
+        ("user_id",),
+        "which circles you joined (you agreed to their agreement), and when",
+    ),
+    MemberTable(
+        "member_prefs",
+        ("user_id",),
+        "your check-in preferences: reminders on or off, and an away date if you paused",
+    ),
+    MemberTable(
         "dm_status",
         ("user_id",),
         "that the bot could not DM you, so it does not retry (Discord counts failed DMs)",
     ),
 )
 
-GUILD_TABLES: tuple[GuildTable, ...] = ()
+GUILD_TABLES: tuple[GuildTable, ...] = (
+    GuildTable("checkins"),
+    GuildTable("rounds"),
+    GuildTable("circle_members"),
+    GuildTable("circle_facilitators"),
+    GuildTable("circles"),
+    GuildTable("local_resources"),
+    GuildTable("guild_settings"),
+)
 
 # Tables with a member-id column that hold no member data (explained here, checked by a test).
 NOT_MEMBER_DATA: dict[str, str] = {}

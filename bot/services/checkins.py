@@ -1,0 +1,295 @@
+"""Check-in rounds: schedule, open, answer, remind, close, history.
+
+Timers are persisted jobs (see `bot.scheduling`): `checkin-open:{circle}` at the next
+scheduled slot, `checkin-remind:{round}` some hours before close, `checkin-close:{round}`
+at close. Each handler is idempotent through the database: a slot has at most one
+round (UNIQUE), a round closes once, a member gets one reminder per round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.clock import Clock
+from bot.domain.checkins import RoundSummary, Visibility, reminder_targets, summarize_round, validate_note
+from bot.domain.circles import Circle, Round
+from bot.domain.moods import MoodPoint, MoodStats, mood_stats, needs_gentle_nudge
+from bot.domain.prompts import pick_prompt
+from bot.domain.schedule import RoundSchedule, parse_days, parse_duration, parse_time_of_day, parse_until_date
+from bot.errors import NotAllowed, ValidationError
+from bot.scheduling import JobScheduler
+from bot.services.ports import CheckinNotifier
+from bot.services.safety import SafetyNet
+from bot.storage.crypto import TextCipher
+from bot.storage.database import Database
+from bot.storage.repositories import checkins as repo
+from bot.storage.repositories import circles as circles_repo
+from bot.storage.repositories import dm_status
+from bot.storage.repositories.jobs import StoredJob
+from bot.timeutil import to_db
+
+log = logging.getLogger(__name__)
+
+OPEN, REMIND, CLOSE = "checkin-open", "checkin-remind", "checkin-close"
+DEFAULT_CLOSE_AFTER = timedelta(hours=24)
+REMIND_BEFORE_CLOSE = timedelta(hours=3)
+
+
+@dataclass(frozen=True)
+class Answered:
+    circle: Circle
+    replaced: bool
+    show_crisis_card: bool
+    gentle_nudge: bool
+    facilitator_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class History:
+    points: list[MoodPoint]
+    stats: MoodStats
+    days: int
+
+
+def remind_at(round_: Round) -> datetime:
+    """A few hours before close, or a quarter of a short round before it closes."""
+    length = round_.closes_at - round_.opened_at
+    return round_.closes_at - min(REMIND_BEFORE_CLOSE, length / 4)
+
+
+class CheckinService:
+    def __init__(
+        self,
+        db: Database,
+        cipher: TextCipher,
+        clock: Clock,
+        jobs: JobScheduler,
+        safety: SafetyNet,
+        prompts: tuple[str, ...],
+        rng: random.Random | None = None,
+    ) -> None:
+        self._db = db
+        self._cipher = cipher
+        self._clock = clock
+        self._jobs = jobs
+        self._safety = safety
+        self._prompts = prompts
+        self._rng = rng or random.Random()
+        self.notifier: CheckinNotifier | None = None  # set by the cog that renders rounds
+        jobs.register(OPEN, self._on_open_job)
+        jobs.register(REMIND, self._on_remind_job)
+        jobs.register(CLOSE, self._on_close_job)
+
+    def _notify(self) -> CheckinNotifier:
+        if self.notifier is None:
+            raise RuntimeError("no CheckinNotifier attached")
+        return self.notifier
+
+    # -- scheduling
+
+    async def set_schedule(self, circle: Circle, days: str, time: str, close_after: str | None) -> RoundSchedule:
+        schedule = RoundSchedule(
+            days=parse_days(days),
+            time=parse_time_of_day(time),
+            close_after=parse_duration(close_after) if close_after else DEFAULT_CLOSE_AFTER,
+            timezone=circle.timezone,
+        )
+        if schedule.close_after > schedule.shortest_gap():
+            raise ValidationError(
+                "A round would still be open when the next one starts. Choose a shorter close_after "
+                "or days further apart.",
+                f"close_after:{int(schedule.shortest_gap().total_seconds() // 3600)}h",
+            )
+        next_open = schedule.next_open_after(self._clock.now())
+        async with self._db.transaction() as tx:
+            await circles_repo.set_schedule(tx, circle.id, schedule)
+        await self._jobs.schedule(f"{OPEN}:{circle.id}", OPEN, next_open, {"circle_id": circle.id})
+        return schedule
+
+    async def clear_schedule(self, circle: Circle) -> None:
+        async with self._db.transaction() as tx:
+            await circles_repo.set_schedule(tx, circle.id, None)
+        await self._jobs.cancel(f"{OPEN}:{circle.id}")
+
+    # -- opening
+
+    async def open_now(self, circle: Circle, close_after: timedelta | None = None) -> Round:
+        async with self._db.read() as tx:
+            if await repo.open_round_of(tx, circle.id) is not None:
+                raise ValidationError(
+                    f"“{circle.name}” already has an open round. Close it first.",
+                    f"/checkin close circle:{circle.name}",
+                )
+        now = self._clock.now()
+        length = close_after or (circle.schedule.close_after if circle.schedule else DEFAULT_CLOSE_AFTER)
+        round_ = await self._open(circle, f"now:{to_db(now)}", now, length)
+        assert round_ is not None
+        return round_
+
+    async def _open(self, circle: Circle, slot: str, now: datetime, length: timedelta) -> Round | None:
+        async with self._db.transaction() as tx:
+            bank = [*self._prompts, *await repo.custom_prompts(tx, circle.id)]
+            used = await repo.used_prompts(tx, circle.id)
+            prompt = pick_prompt(bank, used, self._rng)
+            await repo.mark_prompt_used(tx, circle.id, prompt, bank_exhausted=not (set(bank) - used))
+            round_ = await repo.open_round(tx, circle, slot, prompt, now, now + length)
+        if round_ is None:
+            return None  # this slot was already opened (the job re-ran after a restart)
+        await self._jobs.schedule(f"{CLOSE}:{round_.id}", CLOSE, round_.closes_at, {"round_id": round_.id})
+        await self._jobs.schedule(f"{REMIND}:{round_.id}", REMIND, remind_at(round_), {"round_id": round_.id})
+        message_id = await self._notify().post_round(circle, round_)
+        if message_id is not None:
+            async with self._db.transaction() as tx:
+                await repo.set_message(tx, round_.id, message_id)
+        return round_
+
+    async def _on_open_job(self, job: StoredJob) -> None:
+        async with self._db.read() as tx:
+            circle = await circles_repo.get(tx, int(job.payload["circle_id"]))
+        if circle is None or circle.schedule is None:
+            return
+        now = self._clock.now()
+        slot_at = job.run_at
+        if now < slot_at + circle.schedule.close_after:  # still worth opening, even if late
+            async with self._db.read() as tx:
+                stale = await repo.open_round_of(tx, circle.id)
+            if stale is not None:
+                await self.close_round(stale.id)
+            remaining = slot_at + circle.schedule.close_after - now
+            await self._open(circle, to_db(slot_at), now, remaining)
+        else:
+            log.info("Skipped round of circle %s due %s: it would already have closed", circle.id, slot_at)
+        next_at = circle.schedule.next_open_after(max(now, slot_at))
+        await self._jobs.schedule(f"{OPEN}:{circle.id}", OPEN, next_at, {"circle_id": circle.id})
+
+    # -- answering
+
+    async def open_round_for_answer(self, round_id: int, user_id: int) -> tuple[Circle, Round]:
+        """The round a Check in button points at, if this member may answer it now."""
+        async with self._db.read() as tx:
+            round_ = await repo.get_round(tx, round_id)
+            circle = None if round_ is None else await circles_repo.get(tx, round_.circle_id)
+            member = circle is not None and await circles_repo.is_member(tx, circle.id, user_id)
+        if round_ is None or circle is None:
+            raise ValidationError("That round no longer exists.", "/circle info")
+        if not member:
+            raise NotAllowed(
+                f"Check-ins in “{circle.name}” are for its members. Join first, then press Check in again.",
+                f"/circle join circle:{circle.name}",
+            )
+        if not round_.is_open:
+            raise ValidationError(
+                "This round has closed. The next one will be posted in this channel.", f"/circle info circle:{circle.name}"
+            )
+        return circle, round_
+
+    async def answer(
+        self, round_id: int, user_id: int, mood: int, note: str | None, visibility: Visibility
+    ) -> Answered:
+        note = validate_note(note)
+        circle, round_ = await self.open_round_for_answer(round_id, user_id)
+        write = repo.AnswerWrite(round_id, user_id, circle.guild_id, mood, note, visibility, self._clock.now())
+        async with self._db.transaction() as tx:
+            replaced = await repo.upsert_answer(tx, self._cipher, write)
+            recent = await repo.last_moods(tx, user_id, 3)
+            facilitators = await circles_repo.facilitator_ids(tx, circle.id)
+        concern = await self._safety.check(circle.guild_id, user_id, note, f"circle “{circle.name}”")
+        return Answered(
+            circle=circle,
+            replaced=replaced,
+            show_crisis_card=concern.show_card,
+            gentle_nudge=needs_gentle_nudge(recent),
+            facilitator_ids=tuple(f for f in facilitators if f != user_id),
+        )
+
+    # -- reminders
+
+    async def _on_remind_job(self, job: StoredJob) -> None:
+        round_id = int(job.payload["round_id"])
+        async with self._db.read() as tx:
+            round_ = await repo.get_round(tx, round_id)
+            if round_ is None or not round_.is_open:
+                return
+            circle = await circles_repo.get(tx, round_.circle_id)
+            members = await circles_repo.member_ids(tx, round_.circle_id)
+            answered = await repo.answered_ids(tx, round_id)
+            opted = await repo.opted_in(tx, members)
+            away = await repo.away(tx, members, self._clock.now().date())
+            closed = await dm_status.closed_ids(tx, members)
+        if circle is None:
+            return
+        for user_id in reminder_targets(members, answered, opted, away, closed):
+            async with self._db.transaction() as tx:
+                first = await repo.claim_reminder(tx, round_id, user_id)
+            if first:
+                await self._notify().remind(user_id, circle, round_)
+            await asyncio.sleep(0)
+
+    # -- closing
+
+    async def close_now(self, circle: Circle) -> RoundSummary:
+        async with self._db.read() as tx:
+            round_ = await repo.open_round_of(tx, circle.id)
+        if round_ is None:
+            raise ValidationError(
+                f"“{circle.name}” has no open round to close.", f"/checkin now circle:{circle.name}"
+            )
+        summary = await self.close_round(round_.id)
+        assert summary is not None
+        return summary
+
+    async def _on_close_job(self, job: StoredJob) -> None:
+        await self.close_round(int(job.payload["round_id"]))
+
+    async def close_round(self, round_id: int) -> RoundSummary | None:
+        """Close once and post the summary; None if it was already closed."""
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            round_ = await repo.get_round(tx, round_id)
+            if round_ is None or not await repo.mark_closed(tx, round_id, now):
+                return None
+            circle = await circles_repo.get(tx, round_.circle_id)
+            members = await circles_repo.member_ids(tx, round_.circle_id)
+            answers = await repo.answers(tx, self._cipher, round_id)
+            away = await repo.away(tx, members, now.date())
+            facilitators = await circles_repo.facilitator_ids(tx, round_.circle_id)
+        await self._jobs.cancel(f"{CLOSE}:{round_id}")
+        await self._jobs.cancel(f"{REMIND}:{round_id}")
+        assert circle is not None
+        summary = summarize_round(answers, members, away)
+        notifier = self._notify()
+        await notifier.post_summary(circle, round_, summary)
+        if summary.for_facilitators:
+            await notifier.deliver_to_facilitators(circle, round_, summary.for_facilitators, facilitators)
+        return summary
+
+    # -- the member's own data
+
+    async def history(self, user_id: int, days: int) -> History:
+        if not 1 <= days <= 366:
+            raise ValidationError("Choose between 1 and 366 days.", "/checkin history days:30")
+        now = self._clock.now()
+        async with self._db.read() as tx:
+            points = await repo.mood_points(tx, user_id)
+        window = [p for p in points if p.at >= now - timedelta(days=days)]
+        return History(window, mood_stats(points, now, days), days)
+
+    async def set_reminders(self, user_id: int, on: bool) -> None:
+        async with self._db.transaction() as tx:
+            await repo.set_reminders(tx, user_id, on)
+            if on:
+                await dm_status.reopen(tx, user_id)  # try DMs again: they may have opened them
+
+    async def pause(self, user_id: int, until: str, today: date) -> date:
+        day = parse_until_date(until, today)
+        async with self._db.transaction() as tx:
+            await repo.set_paused_until(tx, user_id, day)
+        return day
+
+    async def resume(self, user_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await repo.set_paused_until(tx, user_id, None)

@@ -1,0 +1,94 @@
+"""Crisis resources: the shipped directory (static, always there) plus a server's own lines.
+
+The static part never touches the database; the server's default region and local
+resources are read with a short timeout and dropped on any failure, so `/crisis`
+answers even when the database is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from bot.domain.crisis import CrisisDirectory, LocalResource, RegionLookup, validate_local_resource
+from bot.errors import ValidationError
+from bot.storage.database import Database
+from bot.storage.repositories import guilds as guilds_repo
+from bot.storage.repositories import local_resources as local_repo
+
+log = logging.getLogger(__name__)
+
+SERVER_EXTRAS_TIMEOUT = 0.5  # seconds; the card goes out without extras past this
+LOCAL_RESOURCES_MAX = 10
+
+
+@dataclass(frozen=True)
+class CrisisCard:
+    lookup: RegionLookup
+    local: tuple[LocalResource, ...]
+    alerts_enabled: bool
+
+
+class CrisisService:
+    def __init__(self, db: Database, directory: CrisisDirectory) -> None:
+        self._db = db
+        self.directory = directory
+
+    async def card(self, guild_id: int | None, region: str | None) -> CrisisCard:
+        """The card for `region` (else the server's default); never raises."""
+        default_region, local, alerts = None, (), False
+        if guild_id is not None:
+            try:
+                default_region, local, alerts = await asyncio.wait_for(
+                    self._server_extras(guild_id), SERVER_EXTRAS_TIMEOUT
+                )
+            except Exception as error:  # the shipped lines must go out whatever happened
+                log.warning("Crisis card without server extras (guild %s): %s", guild_id, type(error).__name__)
+        query = region if region and region.strip() else default_region
+        return CrisisCard(self.directory.lookup(query), tuple(local), alerts)
+
+    async def _server_extras(self, guild_id: int) -> tuple[str | None, list[LocalResource], bool]:
+        async with self._db.read() as tx:
+            region = await guilds_repo.guild_setting(tx, guild_id, "crisis_region")
+            alerts = await guilds_repo.guild_setting(tx, guild_id, "alerts_channel_id")
+            local = await local_repo.list_for(tx, guild_id)
+        return region, local, alerts is not None
+
+    async def set_region(self, guild_id: int, region: str) -> RegionLookup:
+        lookup = self.directory.lookup(region)
+        if not lookup.matched:
+            raise ValidationError(f"“{region}” is not a region Circlekeeper knows. {lookup.hint}", "region:GB")
+        async with self._db.transaction() as tx:
+            await guilds_repo.set_guild_setting(tx, guild_id, "crisis_region", lookup.region.code)
+        return lookup
+
+    async def add_local(self, guild_id: int, name: str, how: str, url: str | None, notes: str | None) -> LocalResource:
+        resource = validate_local_resource(name, how, url, notes)
+        async with self._db.transaction() as tx:
+            existing = await local_repo.list_for(tx, guild_id)
+            if any(r.name.casefold() == resource.name.casefold() for r in existing):
+                raise ValidationError(
+                    f"“{resource.name}” is already listed. Remove it first to change it.",
+                    f'/crisis-admin remove name:"{resource.name}"',
+                )
+            if len(existing) >= LOCAL_RESOURCES_MAX:
+                raise ValidationError(
+                    f"A server can list up to {LOCAL_RESOURCES_MAX} local resources. Remove one first.",
+                    '/crisis-admin remove name:"Old Warmline"',
+                )
+            await local_repo.add(tx, guild_id, resource)
+        return resource
+
+    async def remove_local(self, guild_id: int, name: str) -> None:
+        async with self._db.transaction() as tx:
+            if not await local_repo.remove(tx, guild_id, name.strip()):
+                raise ValidationError(f"No local resource called “{name.strip()}”.", "/crisis-admin list")
+
+    async def list_local(self, guild_id: int) -> list[LocalResource]:
+        async with self._db.read() as tx:
+            return await local_repo.list_for(tx, guild_id)
+
+    async def set_alerts(self, guild_id: int, channel_id: int | None) -> None:
+        async with self._db.transaction() as tx:
+            await guilds_repo.set_guild_setting(tx, guild_id, "alerts_channel_id", channel_id)
