@@ -18,8 +18,11 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS: tuple[str, ...] = (
     "cogs.meta",
+    "cogs.crisis",
     "cogs.privacy",
     "cogs.lifecycle",
+    "cogs.circles",
+    "cogs.checkins",
 )
 
 
@@ -36,7 +39,13 @@ def allowed_mentions() -> discord.AllowedMentions:
 
 
 class CircleBot(commands.Bot):
-    def __init__(self, resources: Resources, *, extensions: Sequence[str] = EXTENSIONS) -> None:
+    def __init__(
+        self,
+        resources: Resources,
+        *,
+        extensions: Sequence[str] = EXTENSIONS,
+        dm_min_gap: float = 1.0,
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -47,6 +56,7 @@ class CircleBot(commands.Bot):
         self.resources = resources
         self._extension_names = tuple(extensions)
         self.last_sync_skipped: bool | None = None
+        self.dm_min_gap = dm_min_gap  # seconds between DMs; tests shorten it
 
     async def setup_hook(self) -> None:
         for name in self._extension_names:

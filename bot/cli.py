@@ -12,7 +12,13 @@ from bot import __version__
 from bot.errors import ConfigError
 from bot.logging_setup import configure_logging
 from bot.settings import Settings, load_settings
-from bot.storage.crypto import TextCipher, WrongKeyError, generate_key, load_or_create_key, write_key_file
+from bot.storage.crypto import (
+    TextCipher,
+    WrongKeyError,
+    generate_key,
+    load_or_create_key,
+    write_key_file,
+)
 from bot.storage.database import Database, DatabaseTooNew, migration_files
 
 EXIT_CONFIG = 2
@@ -30,9 +36,15 @@ def parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
     backup.add_argument("path", type=Path, help="where to write the copy")
     sub.add_parser("rotate-key", help="re-encrypt stored text under a new data key")
-    sandbox = sub.add_parser("sandbox", help="a local Discord with simulated members: try every feature")
-    sandbox.add_argument("--interactive", action="store_true", help="type slash commands as a member")
-    sandbox.add_argument("--record", type=Path, metavar="FILE", help="write the transcript as JSON lines")
+    sandbox = sub.add_parser(
+        "sandbox", help="a local Discord with simulated members: try every feature"
+    )
+    sandbox.add_argument(
+        "--interactive", action="store_true", help="type slash commands as a member"
+    )
+    sandbox.add_argument(
+        "--record", type=Path, metavar="FILE", help="write the transcript as JSON lines"
+    )
     return top
 
 
@@ -83,12 +95,13 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 async def _check(settings: Settings) -> int:
     from bot.app import EXTENSIONS
     from bot.startup import open_database
+    from bot.storage.repositories import jobs as jobs_repo
 
     db, _ = await open_database(settings)
     try:
         version = await db.user_version()
         async with db.read() as tx:
-            jobs = await tx.scalar("SELECT COUNT(*) FROM scheduled_jobs")
+            jobs = len(await jobs_repo.all_jobs(tx))
     finally:
         await db.close()
     print(f"circlekeeper {__version__}: settings OK")
@@ -104,12 +117,14 @@ async def _check(settings: Settings) -> int:
 
 
 async def _backup(settings: Settings, target: Path) -> int:
-    if target.exists():
+    if target.exists():  # noqa: ASYNC240 (a one-off CLI check before any I/O starts)
         print(f"circlekeeper: {target} already exists; choose a new path", file=sys.stderr)
         return 1
     async with await Database.open(settings.db_path) as db:
         await db.backup_to(target)
-    print(f"Backed up {settings.db_path} to {target}. Keep the data key with it: {settings.key_path}")
+    print(
+        f"Backed up {settings.db_path} to {target}. Keep the data key with it: {settings.key_path}"
+    )
     return 0
 
 

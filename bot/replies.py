@@ -14,13 +14,18 @@ SORRY = (
 )
 
 
-async def reply_ephemeral(interaction: discord.Interaction, content: str, **kwargs: object) -> None:
+async def reply_ephemeral(interaction: discord.Interaction, content: str) -> None:
     """Send a private answer: the first response if there is none yet, else a follow-up."""
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(content, ephemeral=True, **kwargs)  # type: ignore[arg-type]
+            await interaction.followup.send(content, ephemeral=True)
         else:
-            await interaction.response.send_message(content, ephemeral=True, **kwargs)  # type: ignore[arg-type]
+            await interaction.response.send_message(content, ephemeral=True)
     except discord.HTTPException as error:
         # The token may be dead (past 3 s or 15 min); nothing more can reach this member here.
-        log.warning("Could not answer interaction %s: HTTP %s code %s", interaction.id, error.status, error.code)
+        log.warning(
+            "Could not answer interaction %s: HTTP %s code %s",
+            interaction.id,
+            error.status,
+            error.code,
+        )

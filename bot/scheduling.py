@@ -73,7 +73,7 @@ class JobScheduler:
     async def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        while self._running:  # let a handler in flight finish its transaction
+        while self._running:  # noqa: ASYNC110 (let a handler in flight finish its transaction)
             await asyncio.sleep(0.01)
 
     async def schedule(
@@ -133,7 +133,9 @@ class JobScheduler:
                 return 0
             handler = self._handlers.get(job.kind)
             if handler is None:
-                log.error("No handler for job kind %s (job %s); leaving it stored", job.kind, job_id)
+                log.error(
+                    "No handler for job kind %s (job %s); leaving it stored", job.kind, job_id
+                )
                 return 0
             try:
                 await handler(job)

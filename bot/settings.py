@@ -77,7 +77,9 @@ def load_settings(
 
     return Settings(
         token=_token(get("DISCORD_TOKEN")),
-        api_base=_url(get("DISCORD_API_BASE"), "DISCORD_API_BASE", ("http", "https"), DISCORD_API_BASE),
+        api_base=_url(
+            get("DISCORD_API_BASE"), "DISCORD_API_BASE", ("http", "https"), DISCORD_API_BASE
+        ),
         gateway_url=_url(
             get("DISCORD_GATEWAY_URL"), "DISCORD_GATEWAY_URL", ("ws", "wss"), DISCORD_GATEWAY_URL
         ),
@@ -127,7 +129,9 @@ def _db_path(raw: str | None) -> Path:
     path = Path(raw).expanduser()
     if path.is_dir():
         raise ConfigError(
-            "CIRCLEKEEPER_DB", f"{raw!r} is a folder, not a file", "CIRCLEKEEPER_DB=data/circlekeeper.db"
+            "CIRCLEKEEPER_DB",
+            f"{raw!r} is a folder, not a file",
+            "CIRCLEKEEPER_DB=data/circlekeeper.db",
         )
     return path
 
@@ -143,7 +147,7 @@ def _data_key(raw: str | None) -> str | None:
         raise ConfigError(
             "CIRCLEKEEPER_DATA_KEY",
             "is not a 32-byte url-safe base64 key",
-            "the output of `python -c \"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"`",
+            'the output of `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`',
         )
     return raw
 
@@ -153,5 +157,9 @@ def _log_level(raw: str | None) -> str:
         return "INFO"
     level = raw.upper()
     if level not in LOG_LEVELS or not isinstance(logging.getLevelName(level), int):
-        raise ConfigError("LOG_LEVEL", f"{raw!r} is not a log level", "LOG_LEVEL=INFO (one of " + ", ".join(LOG_LEVELS) + ")")
+        raise ConfigError(
+            "LOG_LEVEL",
+            f"{raw!r} is not a log level",
+            "LOG_LEVEL=INFO (one of " + ", ".join(LOG_LEVELS) + ")",
+        )
     return level

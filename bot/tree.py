@@ -21,11 +21,13 @@ def refusal_text(error: BaseException) -> str | None:
         return original.render()
     if isinstance(error, UserError):
         return error.render()
+    render = getattr(error, "render", None)
+    if isinstance(error, app_commands.CheckFailure) and callable(render):
+        return str(render())
     if isinstance(error, app_commands.NoPrivateMessage):
         return "That command works inside a server, not in DMs. Try it in your circle's channel."
     if isinstance(error, app_commands.MissingPermissions | app_commands.CheckFailure):
-        message = str(error) if isinstance(error, UserError) else None
-        return message or (
+        return (
             "Only facilitators can do that: members with Manage Server or the facilitator role. "
             "Ask one of them, or see `/circle info`."
         )

@@ -13,12 +13,18 @@ from bot.ui.privacy import ConfirmErase, policy_embed
 
 
 @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
-class Privacy(commands.GroupCog, group_name="privacy", group_description="Your data: see it, take it, erase it."):
+class Privacy(
+    commands.GroupCog,
+    group_name="privacy",
+    group_description="Your data: see it, take it, erase it.",
+):
     def __init__(self, bot: CircleBot) -> None:
         self.bot = bot
         self.service = bot.resources.services.privacy
 
-    @app_commands.command(name="export", description="Get a file of everything Circlekeeper stores about you.")
+    @app_commands.command(
+        name="export", description="Get a file of everything Circlekeeper stores about you."
+    )
     async def export(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         export = await self.service.export(interaction.user.id)
@@ -28,7 +34,9 @@ class Privacy(commands.GroupCog, group_name="privacy", group_description="Your d
             ephemeral=True,
         )
 
-    @app_commands.command(name="delete", description="Erase everything Circlekeeper stores about you.")
+    @app_commands.command(
+        name="delete", description="Erase everything Circlekeeper stores about you."
+    )
     async def delete(self, interaction: discord.Interaction) -> None:
         user_id = interaction.user.id
         view = ConfirmErase(user_id, lambda: self.service.delete(user_id))
@@ -39,7 +47,9 @@ class Privacy(commands.GroupCog, group_name="privacy", group_description="Your d
             ephemeral=True,
         )
 
-    @app_commands.command(name="policy", description="What is stored about you, why, and for how long.")
+    @app_commands.command(
+        name="policy", description="What is stored about you, why, and for how long."
+    )
     async def policy(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(embed=policy_embed(), ephemeral=True)
 

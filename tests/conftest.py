@@ -43,7 +43,9 @@ def loopback_only() -> Iterator[None]:
         return real_connect_ex(sock, address)
 
     def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host is not None and not _is_loopback(host.decode() if isinstance(host, bytes) else host):
+        if host is not None and not _is_loopback(
+            host.decode() if isinstance(host, bytes) else host
+        ):
             raise NetworkGuardError(f"test tried to resolve non-loopback host {host!r}")
         return real_getaddrinfo(host, *args, **kwargs)
 

@@ -77,6 +77,7 @@ def validate_agreement(text: str) -> str:
         )
     if _MENTION.search(agreement):
         raise ValidationError(
-            "The agreement can't contain @everyone, @here or mentions.", "• We listen more than we fix."
+            "The agreement can't contain @everyone, @here or mentions.",
+            "• We listen more than we fix.",
         )
     return agreement

@@ -15,11 +15,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.clock import Clock
-from bot.domain.checkins import RoundSummary, Visibility, reminder_targets, summarize_round, validate_note
+from bot.domain.checkins import (
+    RoundSummary,
+    Visibility,
+    reminder_targets,
+    summarize_round,
+    validate_note,
+)
 from bot.domain.circles import Circle, Round
 from bot.domain.moods import MoodPoint, MoodStats, mood_stats, needs_gentle_nudge
 from bot.domain.prompts import pick_prompt
-from bot.domain.schedule import RoundSchedule, parse_days, parse_duration, parse_time_of_day, parse_until_date
+from bot.domain.schedule import (
+    RoundSchedule,
+    parse_days,
+    parse_duration,
+    parse_time_of_day,
+    parse_until_date,
+)
 from bot.errors import NotAllowed, ValidationError
 from bot.scheduling import JobScheduler
 from bot.services.ports import CheckinNotifier
@@ -91,7 +103,9 @@ class CheckinService:
 
     # -- scheduling
 
-    async def set_schedule(self, circle: Circle, days: str, time: str, close_after: str | None) -> RoundSchedule:
+    async def set_schedule(
+        self, circle: Circle, days: str, time: str, close_after: str | None
+    ) -> RoundSchedule:
         schedule = RoundSchedule(
             days=parse_days(days),
             time=parse_time_of_day(time),
@@ -125,22 +139,32 @@ class CheckinService:
                     f"/checkin close circle:{circle.name}",
                 )
         now = self._clock.now()
-        length = close_after or (circle.schedule.close_after if circle.schedule else DEFAULT_CLOSE_AFTER)
+        length = close_after or (
+            circle.schedule.close_after if circle.schedule else DEFAULT_CLOSE_AFTER
+        )
         round_ = await self._open(circle, f"now:{to_db(now)}", now, length)
         assert round_ is not None
         return round_
 
-    async def _open(self, circle: Circle, slot: str, now: datetime, length: timedelta) -> Round | None:
+    async def _open(
+        self, circle: Circle, slot: str, now: datetime, length: timedelta
+    ) -> Round | None:
         async with self._db.transaction() as tx:
             bank = [*self._prompts, *await repo.custom_prompts(tx, circle.id)]
             used = await repo.used_prompts(tx, circle.id)
             prompt = pick_prompt(bank, used, self._rng)
-            await repo.mark_prompt_used(tx, circle.id, prompt, bank_exhausted=not (set(bank) - used))
+            await repo.mark_prompt_used(
+                tx, circle.id, prompt, bank_exhausted=not (set(bank) - used)
+            )
             round_ = await repo.open_round(tx, circle, slot, prompt, now, now + length)
         if round_ is None:
             return None  # this slot was already opened (the job re-ran after a restart)
-        await self._jobs.schedule(f"{CLOSE}:{round_.id}", CLOSE, round_.closes_at, {"round_id": round_.id})
-        await self._jobs.schedule(f"{REMIND}:{round_.id}", REMIND, remind_at(round_), {"round_id": round_.id})
+        await self._jobs.schedule(
+            f"{CLOSE}:{round_.id}", CLOSE, round_.closes_at, {"round_id": round_.id}
+        )
+        await self._jobs.schedule(
+            f"{REMIND}:{round_.id}", REMIND, remind_at(round_), {"round_id": round_.id}
+        )
         message_id = await self._notify().post_round(circle, round_)
         if message_id is not None:
             async with self._db.transaction() as tx:
@@ -162,7 +186,11 @@ class CheckinService:
             remaining = slot_at + circle.schedule.close_after - now
             await self._open(circle, to_db(slot_at), now, remaining)
         else:
-            log.info("Skipped round of circle %s due %s: it would already have closed", circle.id, slot_at)
+            log.info(
+                "Skipped round of circle %s due %s: it would already have closed",
+                circle.id,
+                slot_at,
+            )
         next_at = circle.schedule.next_open_after(max(now, slot_at))
         await self._jobs.schedule(f"{OPEN}:{circle.id}", OPEN, next_at, {"circle_id": circle.id})
 
@@ -183,7 +211,8 @@ class CheckinService:
             )
         if not round_.is_open:
             raise ValidationError(
-                "This round has closed. The next one will be posted in this channel.", f"/circle info circle:{circle.name}"
+                "This round has closed. The next one will be posted in this channel.",
+                f"/circle info circle:{circle.name}",
             )
         return circle, round_
 
@@ -191,13 +220,17 @@ class CheckinService:
         self, round_id: int, user_id: int, mood: int, note: str | None, visibility: Visibility
     ) -> Answered:
         note = validate_note(note)
-        circle, round_ = await self.open_round_for_answer(round_id, user_id)
-        write = repo.AnswerWrite(round_id, user_id, circle.guild_id, mood, note, visibility, self._clock.now())
+        circle, _ = await self.open_round_for_answer(round_id, user_id)
+        write = repo.AnswerWrite(
+            round_id, user_id, circle.guild_id, mood, note, visibility, self._clock.now()
+        )
         async with self._db.transaction() as tx:
             replaced = await repo.upsert_answer(tx, self._cipher, write)
             recent = await repo.last_moods(tx, user_id, 3)
             facilitators = await circles_repo.facilitator_ids(tx, circle.id)
-        concern = await self._safety.check(circle.guild_id, user_id, note, f"circle “{circle.name}”")
+        concern = await self._safety.check(
+            circle.guild_id, user_id, note, f"circle “{circle.name}”"
+        )
         return Answered(
             circle=circle,
             replaced=replaced,
@@ -264,7 +297,9 @@ class CheckinService:
         notifier = self._notify()
         await notifier.post_summary(circle, round_, summary)
         if summary.for_facilitators:
-            await notifier.deliver_to_facilitators(circle, round_, summary.for_facilitators, facilitators)
+            await notifier.deliver_to_facilitators(
+                circle, round_, summary.for_facilitators, facilitators
+            )
         return summary
 
     # -- the member's own data

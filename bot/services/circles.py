@@ -30,7 +30,9 @@ class CircleService:
         self._db = db
         self._clock = clock
 
-    async def is_facilitator(self, guild_id: int, manage_guild: bool, role_ids: Collection[int]) -> bool:
+    async def is_facilitator(
+        self, guild_id: int, manage_guild: bool, role_ids: Collection[int]
+    ) -> bool:
         if manage_guild:
             return True
         async with self._db.read() as tx:
@@ -70,7 +72,11 @@ class CircleService:
                     known = await circles_repo.names(tx, guild_id, "", limit=5)
                     raise ValidationError(
                         f"There is no circle called “{name.strip()}” in this server."
-                        + (f" Circles here: {', '.join(known)}." if known else " Create one with `/circle create`."),
+                        + (
+                            f" Circles here: {', '.join(known)}."
+                            if known
+                            else " Create one with `/circle create`."
+                        ),
                         f"circle:{known[0]}" if known else "/circle create name:Tuesday Evenings",
                     )
                 return circle
@@ -84,7 +90,9 @@ class CircleService:
                 "/circle create name:Tuesday Evenings",
             )
         raise ValidationError(
-            "Which circle? Name it (this channel belongs to " + ("several" if here else "no") + " circle).",
+            "Which circle? Name it (this channel belongs to "
+            + ("several" if here else "no")
+            + " circle).",
             f"circle:{known[0]}",
         )
 
@@ -112,7 +120,10 @@ class CircleService:
     async def leave(self, circle: Circle, user_id: int) -> None:
         async with self._db.transaction() as tx:
             if not await circles_repo.remove_member(tx, circle.id, user_id):
-                raise NotAllowed(f"You are not a member of “{circle.name}”.", f"/circle join circle:{circle.name}")
+                raise NotAllowed(
+                    f"You are not a member of “{circle.name}”.",
+                    f"/circle join circle:{circle.name}",
+                )
 
     async def is_member(self, circle_id: int, user_id: int) -> bool:
         async with self._db.read() as tx:

@@ -37,14 +37,20 @@ class CrisisService:
 
     async def card(self, guild_id: int | None, region: str | None) -> CrisisCard:
         """The card for `region` (else the server's default); never raises."""
-        default_region, local, alerts = None, (), False
+        default_region: str | None = None
+        local: list[LocalResource] = []
+        alerts = False
         if guild_id is not None:
             try:
                 default_region, local, alerts = await asyncio.wait_for(
                     self._server_extras(guild_id), SERVER_EXTRAS_TIMEOUT
                 )
             except Exception as error:  # the shipped lines must go out whatever happened
-                log.warning("Crisis card without server extras (guild %s): %s", guild_id, type(error).__name__)
+                log.warning(
+                    "Crisis card without server extras (guild %s): %s",
+                    guild_id,
+                    type(error).__name__,
+                )
         query = region if region and region.strip() else default_region
         return CrisisCard(self.directory.lookup(query), tuple(local), alerts)
 
@@ -58,12 +64,16 @@ class CrisisService:
     async def set_region(self, guild_id: int, region: str) -> RegionLookup:
         lookup = self.directory.lookup(region)
         if not lookup.matched:
-            raise ValidationError(f"“{region}” is not a region Circlekeeper knows. {lookup.hint}", "region:GB")
+            raise ValidationError(
+                f"“{region}” is not a region Circlekeeper knows. {lookup.hint}", "region:GB"
+            )
         async with self._db.transaction() as tx:
             await guilds_repo.set_guild_setting(tx, guild_id, "crisis_region", lookup.region.code)
         return lookup
 
-    async def add_local(self, guild_id: int, name: str, how: str, url: str | None, notes: str | None) -> LocalResource:
+    async def add_local(
+        self, guild_id: int, name: str, how: str, url: str | None, notes: str | None
+    ) -> LocalResource:
         resource = validate_local_resource(name, how, url, notes)
         async with self._db.transaction() as tx:
             existing = await local_repo.list_for(tx, guild_id)
@@ -83,7 +93,9 @@ class CrisisService:
     async def remove_local(self, guild_id: int, name: str) -> None:
         async with self._db.transaction() as tx:
             if not await local_repo.remove(tx, guild_id, name.strip()):
-                raise ValidationError(f"No local resource called “{name.strip()}”.", "/crisis-admin list")
+                raise ValidationError(
+                    f"No local resource called “{name.strip()}”.", "/crisis-admin list"
+                )
 
     async def list_local(self, guild_id: int) -> list[LocalResource]:
         async with self._db.read() as tx:

@@ -20,7 +20,11 @@ class CheckinNotifier(Protocol):
     async def post_summary(self, circle: Circle, round_: Round, summary: RoundSummary) -> None: ...
 
     async def deliver_to_facilitators(
-        self, circle: Circle, round_: Round, answers: Sequence[SharedAnswer], facilitator_ids: Sequence[int]
+        self,
+        circle: Circle,
+        round_: Round,
+        answers: Sequence[SharedAnswer],
+        facilitator_ids: Sequence[int],
     ) -> None:
         """Facilitators-only answers, privately: DMs, or a private thread for closed DMs."""
         ...

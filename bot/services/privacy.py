@@ -56,7 +56,10 @@ class PrivacyService:
         async with self._db.transaction() as tx:
             await guilds_repo.record_departure(tx, guild_id, now)
         await self._jobs.schedule(
-            f"{PURGE_JOB_KIND}:{guild_id}", PURGE_JOB_KIND, now + GUILD_DATA_GRACE, {"guild_id": guild_id}
+            f"{PURGE_JOB_KIND}:{guild_id}",
+            PURGE_JOB_KIND,
+            now + GUILD_DATA_GRACE,
+            {"guild_id": guild_id},
         )
 
     async def guild_joined(self, guild_id: int) -> None:

@@ -41,7 +41,9 @@ class SafetyNet:
             value = await guilds_repo.guild_setting(tx, guild_id, "alerts_channel_id")
         return None if value is None else int(value)
 
-    async def check(self, guild_id: int | None, user_id: int, text: str | None, where: str) -> Concern:
+    async def check(
+        self, guild_id: int | None, user_id: int, text: str | None, where: str
+    ) -> Concern:
         """Screen `text`; on a match, alert facilitators if (and only if) the server opted in."""
         if not self.screen(text):
             return Concern(show_card=False)
@@ -50,5 +52,7 @@ class SafetyNet:
             try:
                 await self.notifier.alert_facilitators(channel_id, user_id, where)
             except Exception as error:  # the author's card must not depend on the alert
-                log.warning("Could not post a support alert in guild %s: %s", guild_id, type(error).__name__)
+                log.warning(
+                    "Could not post a support alert in guild %s: %s", guild_id, type(error).__name__
+                )
         return Concern(show_card=True)

@@ -65,5 +65,7 @@ def load_or_create_key(configured: str | None, key_path: Path) -> str:
         return key_path.read_text().strip()
     key = generate_key()
     write_key_file(key_path, key)
-    log.warning("Generated a new data key at %s (owner-only). Back it up with the database.", key_path)
+    log.warning(
+        "Generated a new data key at %s (owner-only). Back it up with the database.", key_path
+    )
     return key

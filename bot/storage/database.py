@@ -50,12 +50,12 @@ class Tx:
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         async with self._conn.execute(sql, params) as cursor:
             row = await cursor.fetchone()
-        return row  # type: ignore[return-value]
+        return row
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         async with self._conn.execute(sql, params) as cursor:
             rows = await cursor.fetchall()
-        return list(rows)  # type: ignore[arg-type]
+        return list(rows)
 
     async def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -172,7 +172,9 @@ class Database:
                 "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
             )
             return {
-                row["name"]: [c["name"] for c in await tx.fetchall(f"PRAGMA table_info({row['name']})")]
+                row["name"]: [
+                    c["name"] for c in await tx.fetchall(f"PRAGMA table_info({row['name']})")
+                ]
                 for row in tables
             }
 

@@ -94,7 +94,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-async def export_member(tx: Tx, cipher: TextCipher, user_id: int) -> dict[str, list[dict[str, Any]]]:
+async def export_member(
+    tx: Tx, cipher: TextCipher, user_id: int
+) -> dict[str, list[dict[str, Any]]]:
     """Everything stored about one member, across every server, with text decrypted."""
     export: dict[str, list[dict[str, Any]]] = {}
     for entry in MEMBER_TABLES:
@@ -104,7 +106,7 @@ async def export_member(tx: Tx, cipher: TextCipher, user_id: int) -> dict[str, l
         )
         records = []
         for row in rows:
-            record = {key: row[key] for key in row.keys()}
+            record = {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row iterates values)
             for column in entry.encrypted_columns:
                 record[column] = cipher.decrypt_optional(record[column])
             records.append({k: _jsonable(v) for k, v in record.items()})
@@ -137,7 +139,9 @@ async def delete_member(tx: Tx, user_id: int) -> int:
 async def purge_guild(tx: Tx, guild_id: int) -> int:
     deleted = 0
     for entry in GUILD_TABLES:
-        deleted += await tx.execute(f"DELETE FROM {entry.table} WHERE {entry.guild_column} = ?", (guild_id,))
+        deleted += await tx.execute(
+            f"DELETE FROM {entry.table} WHERE {entry.guild_column} = ?", (guild_id,)
+        )
     return deleted
 
 

@@ -44,7 +44,9 @@ def policy_embed() -> discord.Embed:
         ),
         inline=False,
     )
-    embed.set_footer(text="Circlekeeper is peer support, not a crisis service. /crisis shows lines open now.")
+    embed.set_footer(
+        text="Circlekeeper is peer support, not a crisis service. /crisis shows lines open now."
+    )
     return embed
 
 
@@ -66,7 +68,9 @@ class ConfirmErase(SafeView):
         return True
 
     @discord.ui.button(label="Erase everything", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmErase]) -> None:
+    async def confirm(
+        self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmErase]
+    ) -> None:
         self.stop()
         await interaction.response.defer(ephemeral=True, thinking=False)
         count = await self._erase()
@@ -76,6 +80,8 @@ class ConfirmErase(SafeView):
         )
 
     @discord.ui.button(label="Keep my data", style=discord.ButtonStyle.secondary)
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmErase]) -> None:
+    async def cancel(
+        self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmErase]
+    ) -> None:
         self.stop()
         await interaction.response.edit_message(content="Nothing was erased.", view=None)

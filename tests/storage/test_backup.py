@@ -23,7 +23,9 @@ async def test_backup_of_a_database_in_use_is_consistent_and_identical(tmp_path:
             n = 0
             while not stop.is_set():
                 async with db.transaction() as tx:
-                    await tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (f"k{n}", b"v" * 100))
+                    await tx.execute(
+                        "INSERT INTO meta (key, value) VALUES (?, ?)", (f"k{n}", b"v" * 100)
+                    )
                 n += 1
                 await asyncio.sleep(0)
 

@@ -9,8 +9,8 @@ from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories.jobs import StoredJob
 
 
-async def _wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _wait_for(predicate) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + 5.0
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
@@ -27,8 +27,12 @@ async def test_a_job_due_during_a_restart_runs_exactly_once(tmp_path: Path) -> N
     async with await Database.open(tmp_path / "jobs.db") as db:
         await db.migrate()
         async with db.transaction() as tx:  # stored by a previous run, due 30 s before this start
-            await jobs_repo.upsert(tx, StoredJob("checkin-open:1", "test", clock.now() - timedelta(seconds=30)))
-            await jobs_repo.upsert(tx, StoredJob("checkin-open:2", "test", clock.now() + timedelta(hours=1)))
+            await jobs_repo.upsert(
+                tx, StoredJob("checkin-open:1", "test", clock.now() - timedelta(seconds=30))
+            )
+            await jobs_repo.upsert(
+                tx, StoredJob("checkin-open:2", "test", clock.now() + timedelta(hours=1))
+            )
 
         first = JobScheduler(db, clock)
         first.register("test", handler)

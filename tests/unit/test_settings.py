@@ -57,7 +57,10 @@ def test_missing_token_is_refused_only_when_needed() -> None:
 
 def test_repr_never_shows_secrets() -> None:
     settings = load_settings(
-        {"DISCORD_TOKEN": "secret.token-abcdefghijklmnopqrstuvwxyz", "CIRCLEKEEPER_DATA_KEY": GOOD_KEY},
+        {
+            "DISCORD_TOKEN": "secret.token-abcdefghijklmnopqrstuvwxyz",
+            "CIRCLEKEEPER_DATA_KEY": GOOD_KEY,
+        },
         env_file=None,
     )
     assert "secret.token" not in repr(settings)

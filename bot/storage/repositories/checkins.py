@@ -38,7 +38,15 @@ async def open_round(
         round_id = await tx.insert(
             "INSERT INTO rounds (circle_id, guild_id, slot, prompt, channel_id, opened_at, closes_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (circle.id, circle.guild_id, slot, prompt, circle.channel_id, to_db(opened_at), to_db(closes_at)),
+            (
+                circle.id,
+                circle.guild_id,
+                slot,
+                prompt,
+                circle.channel_id,
+                to_db(opened_at),
+                to_db(closes_at),
+            ),
         )
     except sqlite3.IntegrityError:
         return None
@@ -66,7 +74,8 @@ async def mark_closed(tx: Tx, round_id: int, at: datetime) -> bool:
     """Close once: False when it was already closed (a re-run close job)."""
     return (
         await tx.execute(
-            "UPDATE rounds SET closed_at = ? WHERE id = ? AND closed_at IS NULL", (to_db(at), round_id)
+            "UPDATE rounds SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+            (to_db(at), round_id),
         )
         > 0
     )
@@ -97,7 +106,8 @@ class AnswerWrite:
 async def upsert_answer(tx: Tx, cipher: TextCipher, answer: AnswerWrite) -> bool:
     """Store or replace a member's answer; True when it replaced an earlier one."""
     existed = await tx.scalar(
-        "SELECT 1 FROM checkins WHERE round_id = ? AND user_id = ?", (answer.round_id, answer.user_id)
+        "SELECT 1 FROM checkins WHERE round_id = ? AND user_id = ?",
+        (answer.round_id, answer.user_id),
     )
     await tx.execute(
         "INSERT INTO checkins (round_id, user_id, guild_id, mood, note, visibility, answered_at) "
@@ -118,7 +128,9 @@ async def upsert_answer(tx: Tx, cipher: TextCipher, answer: AnswerWrite) -> bool
 
 
 async def answers(tx: Tx, cipher: TextCipher, round_id: int) -> list[CheckIn]:
-    rows = await tx.fetchall("SELECT * FROM checkins WHERE round_id = ? ORDER BY answered_at", (round_id,))
+    rows = await tx.fetchall(
+        "SELECT * FROM checkins WHERE round_id = ? ORDER BY answered_at", (round_id,)
+    )
     return [
         CheckIn(
             round_id=row["round_id"],
@@ -147,7 +159,8 @@ async def mood_points(tx: Tx, user_id: int, since: datetime | None = None) -> li
 
 async def last_moods(tx: Tx, user_id: int, count: int) -> list[int]:
     rows = await tx.fetchall(
-        "SELECT mood FROM checkins WHERE user_id = ? ORDER BY answered_at DESC LIMIT ?", (user_id, count)
+        "SELECT mood FROM checkins WHERE user_id = ? ORDER BY answered_at DESC LIMIT ?",
+        (user_id, count),
     )
     return [int(r["mood"]) for r in reversed(rows)]
 
@@ -156,12 +169,16 @@ async def last_moods(tx: Tx, user_id: int, count: int) -> list[int]:
 
 
 async def custom_prompts(tx: Tx, circle_id: int) -> list[str]:
-    rows = await tx.fetchall("SELECT prompt FROM circle_prompts WHERE circle_id = ? ORDER BY id", (circle_id,))
+    rows = await tx.fetchall(
+        "SELECT prompt FROM circle_prompts WHERE circle_id = ? ORDER BY id", (circle_id,)
+    )
     return [r["prompt"] for r in rows]
 
 
 async def add_custom_prompt(tx: Tx, circle_id: int, prompt: str) -> None:
-    await tx.execute("INSERT INTO circle_prompts (circle_id, prompt) VALUES (?, ?)", (circle_id, prompt))
+    await tx.execute(
+        "INSERT INTO circle_prompts (circle_id, prompt) VALUES (?, ?)", (circle_id, prompt)
+    )
 
 
 async def used_prompts(tx: Tx, circle_id: int) -> set[str]:
@@ -172,7 +189,9 @@ async def used_prompts(tx: Tx, circle_id: int) -> set[str]:
 async def mark_prompt_used(tx: Tx, circle_id: int, prompt: str, bank_exhausted: bool) -> None:
     if bank_exhausted:
         await tx.execute("DELETE FROM prompts_used WHERE circle_id = ?", (circle_id,))
-    await tx.execute("INSERT OR IGNORE INTO prompts_used (circle_id, prompt) VALUES (?, ?)", (circle_id, prompt))
+    await tx.execute(
+        "INSERT OR IGNORE INTO prompts_used (circle_id, prompt) VALUES (?, ?)", (circle_id, prompt)
+    )
 
 
 # -- reminders and preferences
@@ -182,7 +201,8 @@ async def claim_reminder(tx: Tx, round_id: int, user_id: int) -> bool:
     """True the first time only: a member gets at most one reminder per round."""
     return (
         await tx.execute(
-            "INSERT OR IGNORE INTO reminders_sent (round_id, user_id) VALUES (?, ?)", (round_id, user_id)
+            "INSERT OR IGNORE INTO reminders_sent (round_id, user_id) VALUES (?, ?)",
+            (round_id, user_id),
         )
         > 0
     )

@@ -41,7 +41,9 @@ class DuplicateCircle(Exception):
     pass
 
 
-async def create(tx: Tx, guild_id: int, name: str, channel_id: int, timezone: str, at: datetime) -> Circle:
+async def create(
+    tx: Tx, guild_id: int, name: str, channel_id: int, timezone: str, at: datetime
+) -> Circle:
     try:
         circle_id = await tx.insert(
             "INSERT INTO circles (guild_id, name, channel_id, timezone, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -61,14 +63,16 @@ async def get(tx: Tx, circle_id: int) -> Circle | None:
 
 async def by_name(tx: Tx, guild_id: int, name: str) -> Circle | None:
     row = await tx.fetchone(
-        "SELECT * FROM circles WHERE guild_id = ? AND name = ? COLLATE NOCASE", (guild_id, name.strip())
+        "SELECT * FROM circles WHERE guild_id = ? AND name = ? COLLATE NOCASE",
+        (guild_id, name.strip()),
     )
     return None if row is None else _circle(row)
 
 
 async def by_channel(tx: Tx, guild_id: int, channel_id: int) -> list[Circle]:
     rows = await tx.fetchall(
-        "SELECT * FROM circles WHERE guild_id = ? AND channel_id = ? ORDER BY id", (guild_id, channel_id)
+        "SELECT * FROM circles WHERE guild_id = ? AND channel_id = ? ORDER BY id",
+        (guild_id, channel_id),
     )
     return [_circle(r) for r in rows]
 
@@ -77,19 +81,27 @@ async def names(tx: Tx, guild_id: int, containing: str, limit: int = 25) -> list
     rows = await tx.fetchall(
         "SELECT name FROM circles WHERE guild_id = ? AND name LIKE ? ESCAPE '\\' "
         "ORDER BY name COLLATE NOCASE LIMIT ?",
-        (guild_id, "%" + containing.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", limit),
+        (
+            guild_id,
+            "%" + containing.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",
+            limit,
+        ),
     )
     return [r["name"] for r in rows]
 
 
 async def scheduled(tx: Tx) -> list[Circle]:
-    return [_circle(r) for r in await tx.fetchall("SELECT * FROM circles WHERE schedule_days IS NOT NULL")]
+    return [
+        _circle(r)
+        for r in await tx.fetchall("SELECT * FROM circles WHERE schedule_days IS NOT NULL")
+    ]
 
 
 async def set_schedule(tx: Tx, circle_id: int, schedule: RoundSchedule | None) -> None:
     if schedule is None:
         await tx.execute(
-            "UPDATE circles SET schedule_days = NULL, schedule_time = NULL WHERE id = ?", (circle_id,)
+            "UPDATE circles SET schedule_days = NULL, schedule_time = NULL WHERE id = ?",
+            (circle_id,),
         )
         return
     await tx.execute(
@@ -124,27 +136,34 @@ async def add_member(tx: Tx, circle: Circle, user_id: int, at: datetime) -> bool
 
 async def remove_member(tx: Tx, circle_id: int, user_id: int) -> bool:
     return (
-        await tx.execute("DELETE FROM circle_members WHERE circle_id = ? AND user_id = ?", (circle_id, user_id))
+        await tx.execute(
+            "DELETE FROM circle_members WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
+        )
         > 0
     )
 
 
 async def is_member(tx: Tx, circle_id: int, user_id: int) -> bool:
     return (
-        await tx.scalar("SELECT 1 FROM circle_members WHERE circle_id = ? AND user_id = ?", (circle_id, user_id))
+        await tx.scalar(
+            "SELECT 1 FROM circle_members WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
+        )
         is not None
     )
 
 
 async def member_ids(tx: Tx, circle_id: int) -> list[int]:
     rows = await tx.fetchall(
-        "SELECT user_id FROM circle_members WHERE circle_id = ? ORDER BY joined_at, user_id", (circle_id,)
+        "SELECT user_id FROM circle_members WHERE circle_id = ? ORDER BY joined_at, user_id",
+        (circle_id,),
     )
     return [int(r["user_id"]) for r in rows]
 
 
 async def member_count(tx: Tx, circle_id: int) -> int:
-    return int(await tx.scalar("SELECT COUNT(*) FROM circle_members WHERE circle_id = ?", (circle_id,)))
+    return int(
+        await tx.scalar("SELECT COUNT(*) FROM circle_members WHERE circle_id = ?", (circle_id,))
+    )
 
 
 async def circles_of(tx: Tx, user_id: int) -> list[Circle]:
@@ -165,6 +184,7 @@ async def note_facilitator(tx: Tx, circle: Circle, user_id: int, at: datetime) -
 
 async def facilitator_ids(tx: Tx, circle_id: int) -> list[int]:
     rows = await tx.fetchall(
-        "SELECT user_id FROM circle_facilitators WHERE circle_id = ? ORDER BY seen_at DESC", (circle_id,)
+        "SELECT user_id FROM circle_facilitators WHERE circle_id = ? ORDER BY seen_at DESC",
+        (circle_id,),
     )
     return [int(r["user_id"]) for r in rows]

@@ -11,7 +11,8 @@ from bot.timeutil import to_db
 
 async def record_departure(tx: Tx, guild_id: int, left_at: datetime) -> None:
     await tx.execute(
-        "INSERT OR REPLACE INTO guild_departures (guild_id, left_at) VALUES (?, ?)", (guild_id, to_db(left_at))
+        "INSERT OR REPLACE INTO guild_departures (guild_id, left_at) VALUES (?, ?)",
+        (guild_id, to_db(left_at)),
     )
 
 
@@ -20,11 +21,15 @@ async def clear_departure(tx: Tx, guild_id: int) -> bool:
 
 
 async def has_departed(tx: Tx, guild_id: int) -> bool:
-    return await tx.scalar("SELECT 1 FROM guild_departures WHERE guild_id = ?", (guild_id,)) is not None
+    return (
+        await tx.scalar("SELECT 1 FROM guild_departures WHERE guild_id = ?", (guild_id,))
+        is not None
+    )
 
 
-GUILD_SETTINGS = frozenset({"facilitator_role_id", "crisis_region", "alerts_channel_id", "default_timezone"})
-
+GUILD_SETTINGS = frozenset(
+    {"facilitator_role_id", "crisis_region", "alerts_channel_id", "default_timezone"}
+)
 
 
 async def guild_setting(tx: Tx, guild_id: int, column: str) -> Any:

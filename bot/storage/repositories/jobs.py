@@ -55,5 +55,6 @@ async def delete(tx: Tx, job_id: str) -> None:
 async def delete_if_unchanged(tx: Tx, job: StoredJob) -> None:
     """Remove a job that has run, unless its handler already rescheduled it."""
     await tx.execute(
-        "DELETE FROM scheduled_jobs WHERE job_id = ? AND run_at = ?", (job.job_id, to_db(job.run_at))
+        "DELETE FROM scheduled_jobs WHERE job_id = ? AND run_at = ?",
+        (job.job_id, to_db(job.run_at)),
     )

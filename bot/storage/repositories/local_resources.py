@@ -8,7 +8,8 @@ from bot.storage.database import Tx
 
 async def list_for(tx: Tx, guild_id: int) -> list[LocalResource]:
     rows = await tx.fetchall(
-        "SELECT name, how, url, notes FROM local_resources WHERE guild_id = ? ORDER BY id", (guild_id,)
+        "SELECT name, how, url, notes FROM local_resources WHERE guild_id = ? ORDER BY id",
+        (guild_id,),
     )
     return [LocalResource(r["name"], r["how"], r["url"], r["notes"]) for r in rows]
 
@@ -23,7 +24,8 @@ async def add(tx: Tx, guild_id: int, resource: LocalResource) -> None:
 async def remove(tx: Tx, guild_id: int, name: str) -> bool:
     return (
         await tx.execute(
-            "DELETE FROM local_resources WHERE guild_id = ? AND name = ? COLLATE NOCASE", (guild_id, name)
+            "DELETE FROM local_resources WHERE guild_id = ? AND name = ? COLLATE NOCASE",
+            (guild_id, name),
         )
         > 0
     )

@@ -1,0 +1,70 @@
+"""Who may do what, enforced at run time.
+
+Facilitator commands are also hidden with `default_permissions(manage_guild=True)`;
+servers can override what Discord hides (Integrations settings), so the check here is
+what actually decides: Manage Server, or the role set with `/circle facilitator-role`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+if TYPE_CHECKING:
+    from bot.app import CircleBot
+
+FACILITATOR_REFUSAL = (
+    "Only facilitators can do that: members with Manage Server, or the role a server admin set "
+    "with `/circle facilitator-role`. Ask one of them."
+)
+
+
+class Refused(app_commands.CheckFailure):
+    """A failed check that carries the member-facing explanation."""
+
+    def __init__(self, message: str, example: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.example = example
+
+    def render(self) -> str:
+        return f"{self.message}\nFor example: {self.example}" if self.example else self.message
+
+
+def _bot(interaction: discord.Interaction) -> CircleBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+async def is_facilitator(interaction: discord.Interaction) -> bool:
+    member = interaction.user
+    if interaction.guild_id is None or not isinstance(member, discord.Member):
+        return False
+    circles = _bot(interaction).resources.services.circles
+    return await circles.is_facilitator(
+        interaction.guild_id,
+        member.guild_permissions.manage_guild,
+        [role.id for role in member.roles],
+    )
+
+
+def facilitator_only() -> Any:
+    async def predicate(interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        if not await is_facilitator(interaction):
+            raise Refused(FACILITATOR_REFUSAL)
+        return True
+
+    return app_commands.check(predicate)
+
+
+def manage_server_only() -> Any:
+    async def predicate(interaction: discord.Interaction) -> bool:
+        member = interaction.user
+        if not isinstance(member, discord.Member) or not member.guild_permissions.manage_guild:
+            raise Refused("Only members with Manage Server can do that. Ask a server admin.")
+        return True
+
+    return app_commands.check(predicate)

@@ -1,0 +1,72 @@
+"""Direct messages that respect Discord: closed DMs remembered and never retried, sends spread out.
+
+Discord counts every 403 toward a temporary ban and rate limits bots that open many DMs
+quickly (40003), so DMs go out one at a time with a minimum gap, and a member whose DMs
+are closed (50007) is marked and skipped until they turn reminders on again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+
+from bot.clock import Clock
+from bot.storage.database import Database
+from bot.storage.repositories import dm_status
+
+log = logging.getLogger(__name__)
+
+CANNOT_MESSAGE_USER = 50007
+DM_MIN_GAP_SECONDS = 1.0
+
+
+class DirectMessenger:
+    def __init__(
+        self,
+        client: discord.Client,
+        db: Database,
+        clock: Clock,
+        min_gap: float = DM_MIN_GAP_SECONDS,
+    ) -> None:
+        self._client = client
+        self._db = db
+        self._clock = clock
+        self._min_gap = min_gap
+        self._lock = asyncio.Lock()
+        self._last_sent = 0.0
+
+    async def send(self, user_id: int, **message: Any) -> bool:
+        """DM a member; False if their DMs are closed (now or known before)."""
+        async with self._db.read() as tx:
+            if await dm_status.closed_ids(tx, [user_id]):
+                return False
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            wait = self._last_sent + self._min_gap - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                user = self._client.get_user(user_id) or await self._client.fetch_user(user_id)
+                await user.send(**message)
+                return True
+            except discord.Forbidden as error:
+                if error.code != CANNOT_MESSAGE_USER:
+                    log.warning("DM to user %s refused: code %s", user_id, error.code)
+                async with self._db.transaction() as tx:
+                    await dm_status.mark_closed(tx, user_id, self._clock.now())
+                return False
+            except discord.HTTPException as error:
+                log.warning(
+                    "DM to user %s failed: HTTP %s code %s", user_id, error.status, error.code
+                )
+                return False
+            finally:
+                self._last_sent = loop.time()
+
+    async def take_closed_notice(self, user_id: int) -> bool:
+        """True once after a DM to this member failed, so the next command can tell them."""
+        async with self._db.transaction() as tx:
+            return await dm_status.take_untold(tx, user_id)

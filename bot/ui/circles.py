@@ -1,0 +1,125 @@
+"""Circles rendered: the agreement with its persistent I agree button, info, the agreement editor."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.domain.circles import AGREEMENT_MAX, Circle
+from bot.services.circles import CircleInfo
+from bot.ui.base import SafeModal
+from bot.ui.checkins import ts
+from bot.ui.crisis import ALERTS_NOTE
+from bot.ui.packing import clip
+
+if TYPE_CHECKING:
+    from bot.app import CircleBot
+
+CIRCLE_COLOUR = discord.Colour(0x8C6BB1)
+
+
+def agreement_embed(circle: Circle, *, alerts_enabled: bool) -> discord.Embed:
+    text = circle.agreement_text + (f"\n\n{ALERTS_NOTE}" if alerts_enabled else "")
+    embed = discord.Embed(
+        title=f"The agreement of “{circle.name}”",
+        description=clip(text, 4000),
+        colour=CIRCLE_COLOUR,
+    )
+    embed.set_footer(text="Press I agree to join. You can leave any time with /circle leave.")
+    return embed
+
+
+class JoinButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"circle-join:(?P<circle_id>\d+)"
+):
+    def __init__(self, circle_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="I agree",
+                style=discord.ButtonStyle.success,
+                custom_id=f"circle-join:{circle_id}",
+            )
+        )
+        self.circle_id = circle_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
+    ) -> JoinButton:
+        return cls(int(match["circle_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        from bot.tree import answer_error
+
+        bot: CircleBot = interaction.client  # type: ignore[assignment]
+        try:
+            circle, added = await bot.resources.services.circles.join(
+                self.circle_id, interaction.user.id
+            )
+        except Exception as error:
+            await answer_error(interaction, error)
+            return
+        text = (
+            f"Welcome to **{discord.utils.escape_markdown(circle.name)}**. Check-ins are posted in <#{circle.channel_id}>."
+            if added
+            else f"You are already a member of **{discord.utils.escape_markdown(circle.name)}**."
+        )
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+def join_view(circle_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(JoinButton(circle_id))
+    return view
+
+
+def info_embed(info: CircleInfo) -> discord.Embed:
+    circle = info.circle
+    embed = discord.Embed(title=circle.name, colour=CIRCLE_COLOUR)
+    embed.add_field(name="Channel", value=f"<#{circle.channel_id}>")
+    embed.add_field(name="Members", value=str(info.member_count))
+    embed.add_field(
+        name="You", value="a member" if info.is_member else "not a member yet (`/circle join`)"
+    )
+    if circle.schedule is not None:
+        schedule = circle.schedule.describe()
+        if info.next_round_at is not None:
+            schedule += f"\nNext round: {ts(info.next_round_at)} ({ts(info.next_round_at, 'R')})"
+    else:
+        schedule = "No schedule: facilitators open rounds with `/checkin now`."
+    embed.add_field(name="Check-in schedule", value=schedule, inline=False)
+    if info.open_round is not None:
+        embed.add_field(
+            name="Open now",
+            value=f"A round is open until {ts(info.open_round.closes_at)}.",
+            inline=False,
+        )
+    embed.add_field(name="Agreement", value=clip(circle.agreement_text, 1024), inline=False)
+    return embed
+
+
+class AgreementModal(SafeModal):
+    def __init__(self, bot: CircleBot, circle: Circle) -> None:
+        super().__init__(title=clip(f"Agreement — {circle.name}", 45))
+        self.bot = bot
+        self.circle = circle
+        self.text: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            style=discord.TextStyle.paragraph,
+            default=circle.agreement_text[:AGREEMENT_MAX],
+            max_length=AGREEMENT_MAX,
+        )
+        self.add_item(
+            discord.ui.Label(
+                text="Agreement",
+                description="Confidentiality, attendance, disagreements, when to refer to professional help",
+                component=self.text,
+            )
+        )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.bot.resources.services.circles.set_agreement(self.circle, self.text.value)
+        await interaction.response.send_message(
+            f"Saved the agreement of **{discord.utils.escape_markdown(self.circle.name)}**. New members see it when they join.",
+            ephemeral=True,
+        )

@@ -1,0 +1,16 @@
+"""Check-in rounds: schedule, open, answer (button → modal), close with a summary, history."""
+
+from __future__ import annotations
+
+from bot.app import CircleBot
+from bot.dm import DirectMessenger
+from bot.ui.checkins import CheckInButton
+from cogs.checkins._cog import Checkins
+from cogs.checkins._notifier import DiscordCheckinNotifier
+
+
+async def setup(bot: CircleBot) -> None:
+    messenger = DirectMessenger(bot, bot.resources.db, bot.resources.clock, bot.dm_min_gap)
+    bot.resources.services.checkins.notifier = DiscordCheckinNotifier(bot, messenger)
+    bot.add_dynamic_items(CheckInButton)
+    await bot.add_cog(Checkins(bot, messenger))

@@ -1,0 +1,200 @@
+"""`/crisis` from everywhere, and `/crisis-admin` for a server's own resources and alerts."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import CircleBot
+from bot.checks import facilitator_only
+from bot.services.crisis import CrisisCard
+from bot.ui.crisis_card import card_message
+
+log = logging.getLogger(__name__)
+
+
+class Crisis(commands.Cog):
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+        self.service = bot.resources.services.crisis
+
+    async def region_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=name, value=code)
+            for name, code in self.service.directory.autocomplete(current)
+        ]
+
+    @app_commands.command(
+        name="crisis", description="Crisis lines you can reach right now, for your region."
+    )
+    @app_commands.describe(
+        region="Country or region, e.g. US, UK, Canada, Australia (default: this server's)",
+        share="Post it in the channel for someone else (default: only you see it)",
+    )
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def crisis(
+        self, interaction: discord.Interaction, region: str | None = None, share: bool = False
+    ) -> None:
+        card: CrisisCard | None = None
+        try:
+            card = await self.service.card(interaction.guild_id, region)
+        except Exception as error:  # never: the card must go out whatever happened
+            log.error("Crisis lookup failed (%s); sending the fallback", type(error).__name__)
+        message = card_message(card)
+        await interaction.response.send_message(
+            message.content,
+            embeds=message.embeds,
+            ephemeral=not share,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    crisis.autocomplete("region")(region_autocomplete)
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class CrisisAdmin(
+    commands.GroupCog, group_name="crisis-admin", group_description="This server's crisis settings."
+):
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+        self.service = bot.resources.services.crisis
+
+    async def region_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=name, value=code)
+            for name, code in self.service.directory.autocomplete(current)
+        ]
+
+    async def local_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        assert interaction.guild_id is not None
+        names = [r.name for r in await self.service.list_local(interaction.guild_id)]
+        return [
+            app_commands.Choice(name=n, value=n)
+            for n in names
+            if current.casefold() in n.casefold()
+        ][:25]
+
+    @app_commands.command(
+        name="region", description="The default region for /crisis in this server."
+    )
+    @app_commands.describe(region="Country or region, e.g. GB, Canada, Australia")
+    @facilitator_only()
+    async def region(self, interaction: discord.Interaction, region: str) -> None:
+        assert interaction.guild_id is not None
+        lookup = await self.service.set_region(interaction.guild_id, region)
+        await interaction.response.send_message(
+            f"`/crisis` in this server now shows lines for **{lookup.region.name}** by default.",
+            ephemeral=True,
+        )
+
+    region.autocomplete("region")(region_autocomplete)
+
+    @app_commands.command(
+        name="add", description="Add a local resource, shown after the shipped lines."
+    )
+    @app_commands.describe(
+        name="e.g. Riverside Warmline",
+        how="How to reach it, e.g. call 555-0100, 5pm–11pm",
+        url="A web page (http or https), optional",
+        notes="Anything people should know, optional",
+    )
+    @facilitator_only()
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        name: app_commands.Range[str, 1, 80],
+        how: app_commands.Range[str, 1, 200],
+        url: app_commands.Range[str, 1, 300] | None = None,
+        notes: app_commands.Range[str, 1, 300] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        resource = await self.service.add_local(interaction.guild_id, name, how, url, notes)
+        await interaction.response.send_message(
+            f"Added **{discord.utils.escape_markdown(resource.name)}**. It now appears under “From this server” in `/crisis`.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="remove", description="Remove a local resource.")
+    @app_commands.describe(name="The resource's name")
+    @facilitator_only()
+    async def remove(self, interaction: discord.Interaction, name: str) -> None:
+        assert interaction.guild_id is not None
+        await self.service.remove_local(interaction.guild_id, name)
+        await interaction.response.send_message(
+            f"Removed **{discord.utils.escape_markdown(name.strip())}**.", ephemeral=True
+        )
+
+    remove.autocomplete("name")(local_autocomplete)
+
+    @app_commands.command(name="list", description="This server's local resources.")
+    @facilitator_only()
+    async def list_(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        local = await self.service.list_local(interaction.guild_id)
+        if not local:
+            await interaction.response.send_message(
+                'No local resources yet. Add one with `/crisis-admin add name:"Riverside Warmline" how:"call 555-0100"`.',
+                ephemeral=True,
+            )
+            return
+        lines = [
+            f"• **{discord.utils.escape_markdown(r.name)}**: {discord.utils.escape_markdown(r.how)}"
+            for r in local
+        ]
+        await interaction.response.send_message("\n".join(lines), ephemeral=True)
+
+    @app_commands.command(
+        name="alerts",
+        description="Opt in to a private note to facilitators when a member may want support.",
+    )
+    @app_commands.describe(
+        channel="A private facilitators' channel; leave empty to turn alerts off"
+    )
+    @facilitator_only()
+    async def alerts(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        await self.service.set_alerts(interaction.guild_id, channel.id if channel else None)
+        if channel is None:
+            await interaction.response.send_message("Support alerts are off.", ephemeral=True)
+            return
+        await interaction.response.send_message(
+            f"Support alerts go to {channel.mention}. They name the member and the circle, never what they "
+            "wrote. Members are told in every circle's agreement and on the crisis card. Please announce it "
+            "to your members too.",
+            ephemeral=True,
+        )
+
+
+class SupportAlerts:
+    """The Discord side of the safety net's opt-in facilitator note."""
+
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+
+    async def alert_facilitators(self, channel_id: int, user_id: int, where: str) -> None:
+        channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
+        assert isinstance(channel, discord.abc.Messageable)
+        await channel.send(
+            f"<@{user_id}> may want support ({where}). They were shown crisis lines privately. "
+            "Their words are not shared here. A gentle, private check-in from a facilitator may help.",
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+
+async def setup(bot: CircleBot) -> None:
+    await bot.add_cog(Crisis(bot))
+    await bot.add_cog(CrisisAdmin(bot))
+    bot.resources.services.safety.notifier = SupportAlerts(bot)
