@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -45,6 +46,7 @@ class CircleBot(commands.Bot):
         *,
         extensions: Sequence[str] = EXTENSIONS,
         dm_min_gap: float = 1.0,
+        **options: Any,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -52,6 +54,7 @@ class CircleBot(commands.Bot):
             tree_cls=CircleTree,
             allowed_mentions=allowed_mentions(),
             help_command=None,
+            **options,
         )
         self.resources = resources
         self._extension_names = tuple(extensions)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from bot.app import CircleBot
 from bot.clock import Clock, SystemClock
@@ -70,9 +71,9 @@ async def open_resources(
         await db.close()
 
 
-def create_bot(resources: Resources) -> CircleBot:
+def create_bot(resources: Resources, **options: Any) -> CircleBot:
     apply_endpoints(resources.settings.api_base, resources.settings.gateway_url)
-    return CircleBot(resources)
+    return CircleBot(resources, **options)
 
 
 async def run(settings: Settings) -> None:

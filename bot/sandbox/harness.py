@@ -1,0 +1,62 @@
+"""Run the real Circlekeeper bot against a local Discord server.
+
+Same settings type, same `open_resources` and `create_bot` as `circlekeeper run`: only
+the endpoints, the token and (for tests) the clock differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.app import CircleBot
+from bot.clock import Clock
+from bot.localdiscord import LocalDiscord
+from bot.settings import Settings
+from bot.startup import create_bot, open_resources
+from bot.static_data import StaticData
+
+
+def local_settings(server: LocalDiscord, db_path: Path, data_key: str | None = None) -> Settings:
+    return Settings(
+        token=server.token,
+        api_base=server.api_base,
+        gateway_url=server.gateway_url,
+        dev_guild_id=None,
+        db_path=db_path,
+        data_key=data_key,
+        log_level="WARNING",
+    )
+
+
+@asynccontextmanager
+async def running_bot(
+    server: LocalDiscord,
+    db_path: Path,
+    *,
+    clock: Clock | None = None,
+    static: StaticData | None = None,
+    dm_min_gap: float = 0.0,
+    ready_timeout: float = 10.0,
+) -> AsyncIterator[CircleBot]:
+    """Start the bot, wait until it is ready, and close it (and its database) on exit."""
+    settings = local_settings(server, db_path)
+    async with open_resources(settings, clock, static) as resources:
+        bot = create_bot(resources, guild_ready_timeout=0.1, dm_min_gap=dm_min_gap)
+        task = asyncio.create_task(bot.start(server.token))
+        try:
+            ready = asyncio.create_task(bot.wait_until_ready())
+            done, _ = await asyncio.wait({ready, task}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED)
+            if ready not in done:
+                ready.cancel()
+                if task in done:
+                    task.result()  # raise the startup error
+                raise TimeoutError("the bot did not become ready against the local server")
+            yield bot
+        finally:
+            await bot.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(task, return_exceptions=True)

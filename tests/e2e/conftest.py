@@ -1,0 +1,59 @@
+"""End-to-end fixtures: the local Discord server and the real Circlekeeper bot.
+
+One server and one bot per test module (modules stay isolated; startup is well under a
+second). The bot's clock is a FakeClock starting now: tests move time with
+`world.advance(...)`, which also runs every persisted job that became due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import discord.gateway
+import discord.http
+import pytest
+
+from bot.app import CircleBot
+from bot.clock import FakeClock
+from bot.localdiscord import Channel, Guild, LocalDiscord, Member
+from bot.sandbox.harness import running_bot
+
+
+@dataclass
+class World:
+    server: LocalDiscord
+    bot: CircleBot
+    clock: FakeClock
+    guild: Guild
+    facilitator: Member
+    sam: Member
+    kai: Member
+    noor: Member
+    channel: Channel
+    db_path: Path
+
+    async def advance(self, delta: timedelta) -> int:
+        """Move the bot's clock and run whatever became due."""
+        self.clock.advance(delta)
+        return await self.bot.resources.jobs.run_due()
+
+
+@pytest.fixture(scope="module")
+async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    db_path = tmp_path_factory.mktemp("e2e") / "circlekeeper.db"
+    clock = FakeClock()
+    async with LocalDiscord(message_rate=(50, 1.0)) as server:
+        guild = server.create_guild("Sandbox")
+        facilitator = guild.add_member("Ada", manage_guild=True)
+        sam, kai, noor = (guild.add_member(name) for name in ("Sam", "Kai", "Noor"))
+        channel = guild.create_text_channel("tuesday-circle")
+        try:
+            async with running_bot(server, db_path, clock=clock) as bot:
+                await server.wait_until_connected()
+                yield World(server, bot, clock, guild, facilitator, sam, kai, noor, channel, db_path)
+        finally:
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
