@@ -1,0 +1,46 @@
+"""Restarts lose nothing: persistent buttons keep working, commands are not re-synced needlessly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import discord.gateway
+import discord.http
+
+from bot.clock import FakeClock
+from bot.localdiscord import LocalDiscord
+from bot.sandbox.harness import running_bot
+
+
+async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced(tmp_path: Path) -> None:
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    db_path = tmp_path / "restart.db"
+    clock = FakeClock()
+    try:
+        async with LocalDiscord() as server:
+            guild = server.create_guild("Sandbox")
+            ada = guild.add_member("Ada", manage_guild=True)
+            sam = guild.add_member("Sam")
+            channel = guild.create_text_channel("circle")
+
+            async with running_bot(server, db_path, clock=clock) as first:
+                assert first.last_sync_skipped is False
+                created = await ada.run("/circle create", name="Restart Circle", channel=channel)
+                assert "Created" in created.content
+                agreement = await sam.run("/circle join", circle="Restart Circle", channel=channel)
+                assert agreement.buttons == ["I agree"]
+            assert server.sync_count() == 1
+
+            async with running_bot(server, db_path, clock=clock) as second:
+                assert second.last_sync_skipped is True
+                assert server.sync_count() == 1  # same definitions: no bulk overwrite
+                joined = await sam.click("I agree", message=agreement)
+                assert joined.ephemeral
+                assert "Welcome to **Restart Circle**" in joined.content
+                info = await sam.run("/circle info", channel=channel)
+                assert info.embed is not None
+                fields = {f["name"]: f["value"] for f in info.embed["fields"]}
+                assert fields["Members"] == "1"
+                assert fields["You"] == "a member"
+    finally:
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
