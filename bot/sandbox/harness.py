@@ -49,7 +49,9 @@ async def running_bot(
         task = asyncio.create_task(bot.start(server.token))
         try:
             ready = asyncio.create_task(bot.wait_until_ready())
-            done, _ = await asyncio.wait({ready, task}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {ready, task}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
             if ready not in done:
                 ready.cancel()
                 if task in done:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -37,10 +38,11 @@ from bot.scheduling import JobScheduler
 from bot.services.ports import CheckinNotifier
 from bot.services.safety import SafetyNet
 from bot.storage.crypto import TextCipher
-from bot.storage.database import Database
+from bot.storage.database import Database, Tx
 from bot.storage.repositories import checkins as repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import dm_status
+from bot.storage.repositories.checkins import AnswerContext
 from bot.storage.repositories.jobs import StoredJob
 from bot.timeutil import to_db
 
@@ -49,6 +51,26 @@ log = logging.getLogger(__name__)
 OPEN, REMIND, CLOSE = "checkin-open", "checkin-remind", "checkin-close"
 DEFAULT_CLOSE_AFTER = timedelta(hours=24)
 REMIND_BEFORE_CLOSE = timedelta(hours=3)
+
+
+@dataclass(frozen=True)
+class Saved:
+    circle: Circle
+    replaced: bool
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Support:
+    """What the author alone is shown after answering, if anything."""
+
+    show_crisis_card: bool
+    gentle_nudge: bool
+    facilitator_ids: tuple[int, ...]
+
+    @property
+    def needed(self) -> bool:
+        return self.show_crisis_card or self.gentle_nudge
 
 
 @dataclass(frozen=True)
@@ -142,7 +164,9 @@ class CheckinService:
         length = close_after or (
             circle.schedule.close_after if circle.schedule else DEFAULT_CLOSE_AFTER
         )
-        round_ = await self._open(circle, f"now:{to_db(now)}", now, length)
+        # A manual round has a slot of its own, even opened twice at the same instant.
+        slot = f"now:{to_db(now)}:{secrets.token_hex(4)}"
+        round_ = await self._open(circle, slot, now, length)
         assert round_ is not None
         return round_
 
@@ -181,10 +205,12 @@ class CheckinService:
         if now < slot_at + circle.schedule.close_after:  # still worth opening, even if late
             async with self._db.read() as tx:
                 stale = await repo.open_round_of(tx, circle.id)
-            if stale is not None:
-                await self.close_round(stale.id)
-            remaining = slot_at + circle.schedule.close_after - now
-            await self._open(circle, to_db(slot_at), now, remaining)
+            if stale is None or stale.slot != to_db(slot_at):
+                if stale is not None:
+                    await self.close_round(stale.id)
+                remaining = slot_at + circle.schedule.close_after - now
+                await self._open(circle, to_db(slot_at), now, remaining)
+            # else: this slot's round is already open (the job re-ran after a crash)
         else:
             log.info(
                 "Skipped round of circle %s due %s: it would already have closed",
@@ -196,47 +222,72 @@ class CheckinService:
 
     # -- answering
 
-    async def open_round_for_answer(self, round_id: int, user_id: int) -> tuple[Circle, Round]:
-        """The round a Check in button points at, if this member may answer it now."""
-        async with self._db.read() as tx:
-            round_ = await repo.get_round(tx, round_id)
-            circle = None if round_ is None else await circles_repo.get(tx, round_.circle_id)
-            member = circle is not None and await circles_repo.is_member(tx, circle.id, user_id)
-        if round_ is None or circle is None:
+    async def _answerable(
+        self, tx: Tx, round_id: int, user_id: int
+    ) -> tuple[Circle, AnswerContext]:
+        context = await repo.answer_context(tx, round_id, user_id)
+        circle = None if context is None else await circles_repo.get(tx, context.round.circle_id)
+        if context is None or circle is None:
             raise ValidationError("That round no longer exists.", "/circle info")
-        if not member:
+        if not context.is_member:
             raise NotAllowed(
                 f"Check-ins in “{circle.name}” are for its members. Join first, then press Check in again.",
                 f"/circle join circle:{circle.name}",
             )
-        if not round_.is_open:
+        if not context.round.is_open:
             raise ValidationError(
                 "This round has closed. The next one will be posted in this channel.",
                 f"/circle info circle:{circle.name}",
             )
-        return circle, round_
+        return circle, context
+
+    async def open_round_for_answer(self, round_id: int, user_id: int) -> tuple[Circle, Round]:
+        """The round a Check in button points at, if this member may answer it now."""
+        async with self._db.read() as tx:
+            circle, context = await self._answerable(tx, round_id, user_id)
+        return circle, context.round
+
+    async def save_answer(
+        self, round_id: int, user_id: int, mood: int, note: str | None, visibility: Visibility
+    ) -> Saved:
+        """Check and store an answer in one transaction: all the member waits for."""
+        note = validate_note(note)
+        async with self._db.transaction() as tx:
+            circle, context = await self._answerable(tx, round_id, user_id)
+            await repo.upsert_answer(
+                tx,
+                self._cipher,
+                repo.AnswerWrite(
+                    round_id, user_id, circle.guild_id, mood, note, visibility, self._clock.now()
+                ),
+            )
+        return Saved(circle, replaced=context.answered, note=note)
+
+    async def support_after(self, saved: Saved, user_id: int) -> Support:
+        """After the member has been thanked: the safety net and the gentle nudge."""
+        async with self._db.read() as tx:
+            recent = await repo.last_moods(tx, user_id, 3)
+            facilitators = await circles_repo.facilitator_ids(tx, saved.circle.id)
+        concern = await self._safety.check(
+            saved.circle.guild_id, user_id, saved.note, f"circle “{saved.circle.name}”"
+        )
+        return Support(
+            show_crisis_card=concern.show_card,
+            gentle_nudge=needs_gentle_nudge(recent),
+            facilitator_ids=tuple(f for f in facilitators if f != user_id),
+        )
 
     async def answer(
         self, round_id: int, user_id: int, mood: int, note: str | None, visibility: Visibility
     ) -> Answered:
-        note = validate_note(note)
-        circle, _ = await self.open_round_for_answer(round_id, user_id)
-        write = repo.AnswerWrite(
-            round_id, user_id, circle.guild_id, mood, note, visibility, self._clock.now()
-        )
-        async with self._db.transaction() as tx:
-            replaced = await repo.upsert_answer(tx, self._cipher, write)
-            recent = await repo.last_moods(tx, user_id, 3)
-            facilitators = await circles_repo.facilitator_ids(tx, circle.id)
-        concern = await self._safety.check(
-            circle.guild_id, user_id, note, f"circle “{circle.name}”"
-        )
+        saved = await self.save_answer(round_id, user_id, mood, note, visibility)
+        support = await self.support_after(saved, user_id)
         return Answered(
-            circle=circle,
-            replaced=replaced,
-            show_crisis_card=concern.show_card,
-            gentle_nudge=needs_gentle_nudge(recent),
-            facilitator_ids=tuple(f for f in facilitators if f != user_id),
+            circle=saved.circle,
+            replaced=saved.replaced,
+            show_crisis_card=support.show_crisis_card,
+            gentle_nudge=support.gentle_nudge,
+            facilitator_ids=support.facilitator_ids,
         )
 
     # -- reminders

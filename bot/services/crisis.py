@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.crisis import CrisisDirectory, LocalResource, RegionLookup, validate_local_resource
+from bot.domain.crisis import (
+    INTL_CODE,
+    CrisisDirectory,
+    LocalResource,
+    Region,
+    RegionLookup,
+    validate_local_resource,
+)
 from bot.errors import ValidationError
 from bot.storage.database import Database
 from bot.storage.repositories import guilds as guilds_repo
@@ -20,7 +29,10 @@ from bot.storage.repositories import local_resources as local_repo
 log = logging.getLogger(__name__)
 
 SERVER_EXTRAS_TIMEOUT = 0.5  # seconds; the card goes out without extras past this
+EXTRAS_TTL_SECONDS = 300.0  # bounds staleness after a change made outside this service (a purge)
 LOCAL_RESOURCES_MAX = 10
+# The international card also carries these lines: the default card names a line to call now.
+INTERNATIONAL_ALSO = "US"
 
 
 @dataclass(frozen=True)
@@ -28,12 +40,14 @@ class CrisisCard:
     lookup: RegionLookup
     local: tuple[LocalResource, ...]
     alerts_enabled: bool
+    also: Region | None = None
 
 
 class CrisisService:
     def __init__(self, db: Database, directory: CrisisDirectory) -> None:
         self._db = db
         self.directory = directory
+        self._extras: dict[int, tuple[float, tuple[str | None, list[LocalResource], bool]]] = {}
 
     async def card(self, guild_id: int | None, region: str | None) -> CrisisCard:
         """The card for `region` (else the server's default); never raises."""
@@ -43,7 +57,7 @@ class CrisisService:
         if guild_id is not None:
             try:
                 default_region, local, alerts = await asyncio.wait_for(
-                    self._server_extras(guild_id), SERVER_EXTRAS_TIMEOUT
+                    self._cached_extras(guild_id), SERVER_EXTRAS_TIMEOUT
                 )
             except Exception as error:  # the shipped lines must go out whatever happened
                 log.warning(
@@ -52,7 +66,30 @@ class CrisisService:
                     type(error).__name__,
                 )
         query = region if region and region.strip() else default_region
-        return CrisisCard(self.directory.lookup(query), tuple(local), alerts)
+        return self.card_for(self.directory.lookup(query), local, alerts)
+
+    def card_for(
+        self,
+        lookup: RegionLookup,
+        local: Sequence[LocalResource] = (),
+        alerts_enabled: bool = False,
+    ) -> CrisisCard:
+        """A card from static data alone (plus whatever server extras were read)."""
+        also = self.directory.get(INTERNATIONAL_ALSO) if lookup.region.code == INTL_CODE else None
+        return CrisisCard(lookup, tuple(local), alerts_enabled, also)
+
+    async def _cached_extras(self, guild_id: int) -> tuple[str | None, list[LocalResource], bool]:
+        """A server's extras from memory when fresh; every change below invalidates them."""
+        now = time.monotonic()
+        cached = self._extras.get(guild_id)
+        if cached is not None and now - cached[0] < EXTRAS_TTL_SECONDS:
+            return cached[1]
+        extras = await self._server_extras(guild_id)
+        self._extras[guild_id] = (now, extras)
+        return extras
+
+    def _invalidate(self, guild_id: int) -> None:
+        self._extras.pop(guild_id, None)
 
     async def _server_extras(self, guild_id: int) -> tuple[str | None, list[LocalResource], bool]:
         async with self._db.read() as tx:
@@ -69,6 +106,7 @@ class CrisisService:
             )
         async with self._db.transaction() as tx:
             await guilds_repo.set_guild_setting(tx, guild_id, "crisis_region", lookup.region.code)
+        self._invalidate(guild_id)
         return lookup
 
     async def add_local(
@@ -88,6 +126,7 @@ class CrisisService:
                     '/crisis-admin remove name:"Old Warmline"',
                 )
             await local_repo.add(tx, guild_id, resource)
+        self._invalidate(guild_id)
         return resource
 
     async def remove_local(self, guild_id: int, name: str) -> None:
@@ -96,6 +135,7 @@ class CrisisService:
                 raise ValidationError(
                     f"No local resource called “{name.strip()}”.", "/crisis-admin list"
                 )
+        self._invalidate(guild_id)
 
     async def list_local(self, guild_id: int) -> list[LocalResource]:
         async with self._db.read() as tx:
@@ -104,3 +144,4 @@ class CrisisService:
     async def set_alerts(self, guild_id: int, channel_id: int | None) -> None:
         async with self._db.transaction() as tx:
             await guilds_repo.set_guild_setting(tx, guild_id, "alerts_channel_id", channel_id)
+        self._invalidate(guild_id)

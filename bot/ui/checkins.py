@@ -119,28 +119,25 @@ class CheckInModal(SafeModal):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         from bot.ui.checkin_replies import answered_message, support_message
 
-        answered = await self.bot.resources.services.checkins.answer(
-            self.round_id,
-            interaction.user.id,
-            int(self.mood.values[0]),
-            self.note.value,
-            Visibility(self.visibility.values[0]),
+        service = self.bot.resources.services.checkins
+        mood, visibility = int(self.mood.values[0]), Visibility(self.visibility.values[0])
+        saved = await service.save_answer(
+            self.round_id, interaction.user.id, mood, self.note.value, visibility
         )
+        # Thank the member as soon as the answer is stored; support follows privately.
         await interaction.response.send_message(
-            answered_message(
-                answered, int(self.mood.values[0]), Visibility(self.visibility.values[0])
-            ),
-            ephemeral=True,
+            answered_message(saved.replaced, mood, visibility), ephemeral=True
         )
-        if answered.show_crisis_card or answered.gentle_nudge:
+        support = await service.support_after(saved, interaction.user.id)
+        if support.needed:
             card = await self.bot.resources.services.crisis.card(interaction.guild_id, None)
-            support = support_message(answered, card)
-            if support.content:
+            message = support_message(support, card)
+            if message.content:
                 await interaction.followup.send(
-                    support.content, embeds=support.embeds, ephemeral=True
+                    message.content, embeds=message.embeds, ephemeral=True
                 )
             else:
-                await interaction.followup.send(embeds=support.embeds, ephemeral=True)
+                await interaction.followup.send(embeds=message.embeds, ephemeral=True)
 
 
 def _distribution(summary: RoundSummary) -> str:

@@ -58,6 +58,27 @@ async def get_round(tx: Tx, round_id: int) -> Round | None:
     return None if row is None else _round(row)
 
 
+@dataclass(frozen=True)
+class AnswerContext:
+    round: Round
+    is_member: bool
+    answered: bool
+
+
+async def answer_context(tx: Tx, round_id: int, user_id: int) -> AnswerContext | None:
+    """The round, and whether this member belongs to its circle and has answered: one query."""
+    row = await tx.fetchone(
+        "SELECT r.*, "
+        "EXISTS (SELECT 1 FROM circle_members m WHERE m.circle_id = r.circle_id AND m.user_id = ?) AS is_member, "
+        "EXISTS (SELECT 1 FROM checkins c WHERE c.round_id = r.id AND c.user_id = ?) AS answered "
+        "FROM rounds r WHERE r.id = ?",
+        (user_id, user_id, round_id),
+    )
+    if row is None:
+        return None
+    return AnswerContext(_round(row), bool(row["is_member"]), bool(row["answered"]))
+
+
 async def open_round_of(tx: Tx, circle_id: int) -> Round | None:
     row = await tx.fetchone(
         "SELECT * FROM rounds WHERE circle_id = ? AND closed_at IS NULL ORDER BY opened_at DESC LIMIT 1",
@@ -103,12 +124,8 @@ class AnswerWrite:
     at: datetime
 
 
-async def upsert_answer(tx: Tx, cipher: TextCipher, answer: AnswerWrite) -> bool:
-    """Store or replace a member's answer; True when it replaced an earlier one."""
-    existed = await tx.scalar(
-        "SELECT 1 FROM checkins WHERE round_id = ? AND user_id = ?",
-        (answer.round_id, answer.user_id),
-    )
+async def upsert_answer(tx: Tx, cipher: TextCipher, answer: AnswerWrite) -> None:
+    """Store a member's answer, replacing an earlier one in the same round."""
     await tx.execute(
         "INSERT INTO checkins (round_id, user_id, guild_id, mood, note, visibility, answered_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (round_id, user_id) DO UPDATE SET "
@@ -124,7 +141,6 @@ async def upsert_answer(tx: Tx, cipher: TextCipher, answer: AnswerWrite) -> bool
             to_db(answer.at),
         ),
     )
-    return existed is not None
 
 
 async def answers(tx: Tx, cipher: TextCipher, round_id: int) -> list[CheckIn]:

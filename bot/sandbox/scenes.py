@@ -1,0 +1,256 @@
+"""The scripted walk-through of `circlekeeper sandbox`: one scene per feature.
+
+Each scene drives simulated members through the real bot and checks what a facilitator
+would want to be true (the crisis lines are there; private notes stay private). A check
+that fails raises `SceneFailed`, and the sandbox exits non-zero naming the scene.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.localdiscord import Channel, Guild, LocalDiscord, Member, Reply
+from bot.localdiscord.state import Message
+from bot.replies import SORRY
+
+CIRCLE = "Tuesday Evenings"
+TIMEZONE = "America/New_York"
+MEMBER_NAMES = ("Ada", "Sam", "Kai", "Noor")
+FACILITATOR = "Ada"
+
+SAM_NOTE = "Started the new job this week. Nervous, but it went better than I feared."
+KAI_NOTE = "Rough week with my dad in hospital. Not ready to talk about it in the group."
+NOOR_NOTE = "Just writing this down for myself: slept badly, but I went for a walk."
+
+
+class SceneFailed(Exception):
+    """A scene did not go as scripted: the bot answered wrongly, late, or not at all."""
+
+
+@dataclass
+class Stage:
+    """The sandbox world the scenes act in, and a way to narrate between actions."""
+
+    server: LocalDiscord
+    guild: Guild
+    channel: Channel
+    members: dict[str, Member]
+    say: Callable[[str], None]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def member(self, name: str) -> Member:
+        return self.members[name]
+
+    def all_messages(self) -> Iterable[Message]:
+        """Every message anyone can see anywhere: channels, threads, DMs, ephemeral replies."""
+        for channel in self.server.state.channels.values():
+            yield from (m for m in channel.messages if not m.deleted)
+
+
+@dataclass(frozen=True)
+class Scene:
+    title: str
+    intro: str
+    play: Callable[[Stage], Awaitable[None]]
+
+
+def expect(condition: object, problem: str) -> None:
+    if not condition:
+        raise SceneFailed(problem)
+
+
+def expect_private(reply: Reply, what: str) -> None:
+    expect(reply.message is not None, f"{what}: the bot sent no message ({reply.describe()})")
+    expect(reply.ephemeral, f"{what}: the answer should be private (ephemeral) but was public")
+    expect(SORRY not in reply.text, f"{what}: the bot hit an unexpected error (see its log above)")
+
+
+# -- 1. crisis lines ---------------------------------------------------------------------
+async def crisis_scene(stage: Stage) -> None:
+    sam, kai = stage.member("Sam"), stage.member("Kai")
+    reply = await sam.run("/crisis", channel=stage.channel)
+    expect_private(reply, "/crisis")
+    expect("988" in reply.text, "/crisis (default region) does not show the US 988 line")
+
+    stage.say("Kai is in the UK and asks for lines there:")
+    reply = await kai.run("/crisis", channel=stage.channel, region="UK")
+    expect_private(reply, "/crisis region:UK")
+    expect("116 123" in reply.text or "Samaritans" in reply.text, "no UK lines for region:UK")
+
+    stage.say("Sam shares the lines in the channel, for someone else who needs them:")
+    reply = await sam.run("/crisis", channel=stage.channel, share=True)
+    expect(reply.message is not None and not reply.ephemeral, "/crisis share:True was not public")
+
+    stage.say("It also works in a direct message with the bot, outside any server:")
+    reply = await sam.run("/crisis", dm=True)
+    expect("988" in reply.text, "/crisis in a DM does not show crisis lines")
+
+
+# -- 2. privacy policy -------------------------------------------------------------------
+async def privacy_scene(stage: Stage) -> None:
+    reply = await stage.member("Noor").run("/privacy policy", channel=stage.channel)
+    expect_private(reply, "/privacy policy")
+    expect(reply.embed is not None, "/privacy policy sent no policy")
+
+
+# -- 3. a circle and a check-in round ------------------------------------------------------
+async def circle_scene(stage: Stage) -> None:
+    ada = stage.member("Ada")
+    reply = await ada.run("/circle create", channel=stage.channel, name=CIRCLE, timezone=TIMEZONE)
+    expect_private(reply, "/circle create")
+    expect(CIRCLE in reply.content, f"/circle create did not confirm {CIRCLE!r}: {reply.content}")
+
+    stage.say("Sam, Kai and Noor each read the circle's agreement and press I agree:")
+    for name in ("Sam", "Kai", "Noor"):
+        member = stage.member(name)
+        agreement = await member.run("/circle join", channel=stage.channel, circle=CIRCLE)
+        expect_private(agreement, f"/circle join ({name})")
+        joined = await member.click("I agree", message=agreement)
+        expect(joined.response_type is not None, f"{name} pressed I agree and nothing happened")
+
+    stage.say("Ada sets a schedule: Mondays and Thursdays at 19:00, open for 12 hours.")
+    reply = await ada.run(
+        "/checkin schedule",
+        channel=stage.channel,
+        circle=CIRCLE,
+        days="mon,thu",
+        time="19:00",
+        close_after="12h",
+    )
+    expect_private(reply, "/checkin schedule")
+
+    stage.say("She doesn't wait for Monday: she opens a round right now.")
+    reply = await ada.run("/checkin now", channel=stage.channel, circle=CIRCLE)
+    expect_private(reply, "/checkin now")
+    prompt = stage.channel.last_message
+    expect(
+        prompt is not None and "Check in" in prompt.buttons,
+        "/checkin now did not post a round with a Check in button in #tuesday-circle",
+    )
+
+    answers = (
+        ("Sam", "4", SAM_NOTE, "the circle"),
+        ("Kai", "2", KAI_NOTE, "facilitators only"),
+        ("Noor", "3", NOOR_NOTE, "just me"),
+    )
+    for name, mood, note, who in answers:
+        stage.say(f"{name} checks in: mood {mood}, shared with {who}.")
+        member = stage.member(name)
+        form = await member.click("Check in", message=prompt)
+        expect(form.modal is not None, f"{name} pressed Check in but no form opened")
+        done = await member.submit(form, {"Mood": mood, "Note": note, "Who sees this": who})
+        expect_private(done, f"{name}'s check-in")
+
+    stage.say("Ada closes the round. The summary shows only what each member chose to share.")
+    reply = await ada.run("/checkin close", channel=stage.channel, circle=CIRCLE)
+    expect_private(reply, "/checkin close")
+    await stage.server.wait_for(
+        lambda: any("Check-in closed" in m.text for m in stage.channel.messages),
+        message="for the round summary in #tuesday-circle",
+    )
+    await stage.server.wait_for(
+        lambda: any(KAI_NOTE in m.text for m in ada.dms),
+        message="for Kai's facilitators-only note to reach Ada by DM",
+    )
+    channel_text = "\n".join(m.text for m in stage.channel.messages)
+    expect(SAM_NOTE in channel_text, "Sam's note (shared with the circle) is not in the summary")
+    expect(KAI_NOTE not in channel_text, "Kai's facilitators-only note leaked into the channel")
+    expect(NOOR_NOTE not in channel_text, "Noor's just-me note leaked into the channel")
+    kai_places = [
+        stage.server.where(stage.server.state.channels[m.channel_id])
+        for m in stage.all_messages()
+        if KAI_NOTE in m.text
+    ]
+    expect(
+        kai_places == ["DM with Ada"],
+        f"Kai's note should reach only Ada's DMs; found in {kai_places}",
+    )
+    expect(
+        not any(NOOR_NOTE in m.text for m in stage.all_messages()),
+        "Noor's just-me note was shown somewhere",
+    )
+    stage.say(
+        "✓ Checked: Sam's note is in the channel summary; Kai's reached Ada alone, by DM; "
+        "Noor's (just me) was shown to no one: it is only in her own, private form."
+    )
+
+
+# -- 4. a member's own data ----------------------------------------------------------------
+async def own_data_scene(stage: Stage) -> None:
+    sam = stage.member("Sam")
+    reply = await sam.run("/checkin history", channel=stage.channel)
+    expect_private(reply, "/checkin history")
+    charts = [f for f in reply.files if f.filename.endswith(".png")]
+    expect(charts, f"/checkin history attached no chart: {reply.content}")
+    stage.say(f"(the chart is a {charts[0].size / 1024:.0f} KB PNG image, only for Sam)")
+
+    stage.say("Sam asks for a copy of everything stored about them:")
+    reply = await sam.run("/privacy export", channel=stage.channel)
+    expect_private(reply, "/privacy export")
+    files = [f for f in reply.files if f.filename.endswith(".json")]
+    expect(files, "/privacy export attached no JSON file")
+    try:
+        document = json.loads(files[0].content)
+        tables = document["tables"]
+        count = sum(len(rows) for rows in tables.values())
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise SceneFailed(f"/privacy export is not the expected JSON ({error})") from error
+    expect(count > 0, "/privacy export holds no records for Sam")
+    filled = sorted(name for name, rows in tables.items() if rows)
+    stage.say(
+        f"(the JSON file holds {count} record(s), from: {', '.join(filled)}; "
+        "its content is not shown here)"
+    )
+
+
+# -- 5. bad input ----------------------------------------------------------------------------
+async def bad_input_scene(stage: Stage) -> None:
+    ada = stage.member("Ada")
+    reply = await ada.run(
+        "/checkin schedule", channel=stage.channel, circle=CIRCLE, days="mon,thu", time="25:00"
+    )
+    expect_private(reply, "/checkin schedule time:25:00")
+    expect(
+        reply.content and reply.content != SORRY,
+        f"time:25:00 got a generic error instead of a clear refusal: {reply.content!r}",
+    )
+
+    stage.say("And a circle in a time zone that doesn't exist:")
+    reply = await ada.run(
+        "/circle create", channel=stage.channel, name="Moon Base", timezone="Mars/Base"
+    )
+    expect_private(reply, "/circle create timezone:Mars/Base")
+    expect("Created" not in reply.content, "a circle was created in the Mars/Base time zone")
+    expect(reply.content != SORRY, "timezone:Mars/Base got a generic error, not a clear refusal")
+
+
+SCENES: tuple[Scene, ...] = (
+    Scene(
+        "Crisis lines, from anywhere",
+        "Anyone can ask for crisis lines, any time: only they see the answer, unless they share it.",
+        crisis_scene,
+    ),
+    Scene(
+        "What is stored, and why",
+        "Noor reads the privacy policy before joining anything.",
+        privacy_scene,
+    ),
+    Scene(
+        "A circle and a check-in round",
+        f"Ada, a facilitator (Manage Server), creates the circle “{CIRCLE}” in #tuesday-circle.",
+        circle_scene,
+    ),
+    Scene(
+        "A member's own data",
+        "Sam looks at their own mood history, then takes a copy of their data.",
+        own_data_scene,
+    ),
+    Scene(
+        "Bad input gets a clear answer",
+        "Ada mistypes the schedule: there is no 25 o'clock.",
+        bad_input_scene,
+    ),
+)
