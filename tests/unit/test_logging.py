@@ -1,0 +1,43 @@
+import io
+import logging
+
+from bot.logging_setup import SecretFilter, redacted_traceback
+
+TOKEN = "MTIzNDU2Nzg5.secret-token-value_abcdefghij"
+
+
+def _logger(stream: io.StringIO) -> logging.Logger:
+    logger = logging.getLogger("test.secret")
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(SecretFilter([TOKEN, None]))
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    return logger
+
+
+def test_the_token_is_redacted_from_messages_arguments_and_tracebacks() -> None:
+    stream = io.StringIO()
+    logger = _logger(stream)
+    logger.warning("connecting with %s", TOKEN)
+    logger.warning(f"header Authorization: Bot {TOKEN}")
+    try:
+        raise RuntimeError(f"login failed for {TOKEN}")
+    except RuntimeError:
+        logger.exception("failed")
+    output = stream.getvalue()
+    assert TOKEN not in output
+    assert output.count("[redacted]") == 3
+
+
+def test_redacted_traceback_keeps_the_stack_and_drops_the_member_text() -> None:
+    member_text = "I have not told anyone about the appointment"
+    try:
+        try:
+            raise KeyError(member_text)
+        except KeyError as inner:
+            raise ValueError(member_text) from inner
+    except ValueError as error:
+        text = redacted_traceback(error)
+    assert member_text not in text
+    assert "builtins.ValueError" in text and "builtins.KeyError" in text
+    assert "test_redacted_traceback_keeps_the_stack" in text
