@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.app import CircleBot
 from bot.checks import facilitator_only
 from bot.services.crisis import CrisisCard
+from bot.ui.crisis import local_list_embed
 from bot.ui.crisis_card import card_message
 
 log = logging.getLogger(__name__)
@@ -148,11 +149,7 @@ class CrisisAdmin(
                 ephemeral=True,
             )
             return
-        lines = [
-            f"• **{discord.utils.escape_markdown(r.name)}**: {discord.utils.escape_markdown(r.how)}"
-            for r in local
-        ]
-        await interaction.response.send_message("\n".join(lines), ephemeral=True)
+        await interaction.response.send_message(embed=local_list_embed(local), ephemeral=True)
 
     @app_commands.command(
         name="alerts",

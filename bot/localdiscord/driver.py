@@ -107,10 +107,12 @@ class Channel:
         return set(self.record.thread_member_ids)
 
     def deny_bot(self, permissions: int) -> None:
-        """Deny the bot these permission bits here (e.g. SEND_MESSAGES)."""
-        self.record.denied[self.server.state.bot.id] = (
-            self.record.denied.get(self.server.state.bot.id, 0) | permissions
-        )
+        """Deny the bot these permission bits here (e.g. SEND_MESSAGES); like Discord, the
+        bot is told with a CHANNEL_UPDATE (its cached overwrites change)."""
+        bot_id = self.server.state.bot.id
+        self.record.denied[bot_id] = self.record.denied.get(bot_id, 0) | permissions
+        if self.server.gateway.sessions and not self.record.is_thread:
+            self.server.spawn(self.server.dispatch("CHANNEL_UPDATE", self.record.payload(bot_id)))
 
     def __repr__(self) -> str:
         return f"<Channel {self.server.where(self.record)} id={self.id}>"

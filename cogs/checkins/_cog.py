@@ -53,7 +53,6 @@ class Checkins(
         time="Local time in the circle's zone, e.g. 19:00",
         close_after="How long each round stays open, e.g. 12h (default 24h)",
     )
-    @app_commands.default_permissions(manage_guild=True)
     @facilitator_only()
     async def schedule(
         self,
@@ -88,7 +87,6 @@ class Checkins(
 
     @app_commands.command(name="now", description="Open a check-in round now.")
     @app_commands.describe(circle=CIRCLE)
-    @app_commands.default_permissions(manage_guild=True)
     @facilitator_only()
     async def now(self, interaction: discord.Interaction, circle: str) -> None:
         found = await resolve_circle(interaction, circle)
@@ -106,7 +104,6 @@ class Checkins(
         name="close", description="Close the open round now and post its summary."
     )
     @app_commands.describe(circle=CIRCLE)
-    @app_commands.default_permissions(manage_guild=True)
     @facilitator_only()
     async def close(self, interaction: discord.Interaction, circle: str) -> None:
         found = await resolve_circle(interaction, circle)

@@ -36,7 +36,6 @@ class Circles(
         channel="Where its check-ins are posted (default: this channel)",
         timezone="IANA time zone, e.g. America/New_York (default: UTC or the last one used here)",
     )
-    @app_commands.default_permissions(manage_guild=True)
     @facilitator_only()
     async def create(
         self,
@@ -52,7 +51,12 @@ class Circles(
                 "Circles live in a text channel. Name one.",
                 f"/circle create name:{name} channel:#circle",
             )
-        if not NEEDED.is_subset(target.permissions_for(interaction.guild.me)):
+        mine = (
+            interaction.app_permissions  # what Discord says, for the channel used here
+            if target.id == interaction.channel_id
+            else target.permissions_for(interaction.guild.me)
+        )
+        if not NEEDED.is_subset(mine):
             raise ValidationError(
                 f"I can't post in {target.mention}: I need View Channel, Send Messages and Embed Links there. "
                 "Grant them, or choose another channel.",
@@ -73,7 +77,6 @@ class Circles(
         name="facilitator-role", description="Who counts as facilitator, besides Manage Server."
     )
     @app_commands.describe(role="Members with this role can run circles")
-    @app_commands.default_permissions(manage_guild=True)
     @manage_server_only()
     async def facilitator_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
         assert interaction.guild_id is not None
@@ -92,7 +95,6 @@ class Circles(
 
     @app_commands.command(name="agreement", description="Edit a circle's agreement.")
     @app_commands.describe(circle=CIRCLE)
-    @app_commands.default_permissions(manage_guild=True)
     @facilitator_only()
     async def agreement(self, interaction: discord.Interaction, circle: str) -> None:
         found = await resolve_circle(interaction, circle)
