@@ -63,11 +63,17 @@ class PrivacyService:
         )
 
     async def guild_joined(self, guild_id: int) -> None:
-        """Re-invited within the grace period: keep the server's data."""
+        """Re-invited within the grace period: keep the server's data.
+
+        Called for every server at each start (GUILD_CREATE), so it only reads unless the
+        server had been left.
+        """
+        async with self._db.read() as tx:
+            if not await guilds_repo.has_departed(tx, guild_id):
+                return
         async with self._db.transaction() as tx:
-            returned = await guilds_repo.clear_departure(tx, guild_id)
-        if returned:
-            await self._jobs.cancel(f"{PURGE_JOB_KIND}:{guild_id}")
+            await guilds_repo.clear_departure(tx, guild_id)
+        await self._jobs.cancel(f"{PURGE_JOB_KIND}:{guild_id}")
 
     async def _run_purge(self, job: StoredJob) -> None:
         guild_id = int(job.payload["guild_id"])
