@@ -19,7 +19,14 @@ from urllib.parse import urlsplit
 
 import discord
 
-from bot.domain.crisis import INTL_CODE, Contact, CrisisLine, LocalResource, RegionLookup
+from bot.domain.crisis import (
+    INTL_CODE,
+    Contact,
+    CrisisLine,
+    LocalResource,
+    Region,
+    RegionLookup,
+)
 
 GENTLE_SCREENING_INTRO = (
     "It sounds like things might be really heavy right now. You don't have to carry it "
@@ -56,8 +63,12 @@ def crisis_embeds(
     *,
     alerts_enabled: bool = False,
     gentle_intro: str | None = None,
+    also: Region | None = None,
 ) -> list[discord.Embed]:
-    """The embeds for one message showing where to reach a person now."""
+    """The embeds for one message showing where to reach a person now.
+
+    ``also``: a second region whose lines follow the first's (the international card
+    carries the US lines, so the default card always names a line to call now)."""
     region = lookup.region
     title = _clip(f"Reach a person now — {region.name}", TITLE_MAX)
 
@@ -72,6 +83,17 @@ def crisis_embeds(
     fields: list[tuple[str, str]] = []
     for line in (*region.general_lines, *region.specialised_lines):
         fields.append((_clip(line.name, FIELD_NAME_MAX), _clip(line_text(line), FIELD_VALUE_MAX)))
+    if also is not None and also.code != region.code:
+        fields.append(
+            (
+                _clip(f"{also.name} ({also.code})", FIELD_NAME_MAX),
+                _clip(_danger_text(also), FIELD_VALUE_MAX),
+            )
+        )
+        for line in (*also.general_lines, *also.specialised_lines):
+            fields.append(
+                (_clip(line.name, FIELD_NAME_MAX), _clip(line_text(line), FIELD_VALUE_MAX))
+            )
     if region.code != INTL_CODE:
         fields.append(
             (
@@ -93,7 +115,10 @@ def crisis_embeds(
 
 
 def danger_line(lookup: RegionLookup) -> str:
-    region = lookup.region
+    return _danger_text(lookup.region)
+
+
+def _danger_text(region: Region) -> str:
     if region.emergency_note:
         return region.emergency_note
     numbers = " or ".join(region.emergency)
@@ -192,3 +217,29 @@ def _assemble(
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+LIST_DESCRIPTION_MAX = 4096
+
+
+def local_list_embed(local: Sequence[LocalResource]) -> discord.Embed:
+    """Every local resource on one line (name, how, link), each clipped to an equal share
+    of the embed so ten full-length entries still fit Discord's limits."""
+    share = LIST_DESCRIPTION_MAX // max(1, len(local)) - 1
+    lines = []
+    for r in local:
+        line = (
+            f"• **{discord.utils.escape_markdown(r.name)}**: {discord.utils.escape_markdown(r.how)}"
+        )
+        if r.url:
+            line += f" · <{r.url}>"
+        lines.append(line if len(line) <= share else line[: share - 1].rstrip() + "…")
+    embed = discord.Embed(
+        title=f"Local resources ({len(local)})",
+        description="\n".join(lines),
+        colour=CALM_COLOUR,
+    )
+    embed.set_footer(
+        text="Shown after the shipped lines in /crisis. Remove one with /crisis-admin remove."
+    )
+    return embed

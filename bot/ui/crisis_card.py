@@ -31,7 +31,11 @@ class CardMessage:
 
 def card_embeds(card: CrisisCard, *, gentle_intro: str | None = None) -> list[discord.Embed]:
     return crisis_embeds(
-        card.lookup, card.local, alerts_enabled=card.alerts_enabled, gentle_intro=gentle_intro
+        card.lookup,
+        card.local,
+        alerts_enabled=card.alerts_enabled,
+        gentle_intro=gentle_intro,
+        also=card.also,
     )
 
 
@@ -41,6 +45,8 @@ def card_message(card: CrisisCard | None, *, gentle_intro: str | None = None) ->
         try:
             return CardMessage(None, card_embeds(card, gentle_intro=gentle_intro))
         except Exception as error:
-            log.error("Crisis card rendering failed (%s); sending fallback text", type(error).__name__)
+            log.error(
+                "Crisis card rendering failed (%s); sending fallback text", type(error).__name__
+            )
     intro = f"{gentle_intro}\n\n" if gentle_intro else ""
     return CardMessage(intro + FALLBACK_TEXT, [])

@@ -72,8 +72,19 @@ class ConfirmErase(SafeView):
         self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmErase]
     ) -> None:
         self.stop()
-        await interaction.response.defer(ephemeral=True, thinking=False)
-        count = await self._erase()
+        # Take the buttons away at once (no second press), then edit in the outcome.
+        await interaction.response.edit_message(
+            content="Erasing everything stored about you…", view=None
+        )
+        try:
+            count = await self._erase()
+        except Exception:
+            # One transaction: it rolled back whole, so this is the truth.
+            await interaction.edit_original_response(
+                content="Nothing was erased: something went wrong on our side. "
+                "Please try `/privacy delete` again in a moment."
+            )
+            raise
         await interaction.edit_original_response(
             content=f"Done. Erased {count} record(s) about you, in every server. Nothing about you remains stored.",
             view=None,

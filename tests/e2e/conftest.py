@@ -54,6 +54,8 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         try:
             async with running_bot(server, db_path, clock=clock) as bot:
                 await server.wait_until_connected()
-                yield World(server, bot, clock, guild, facilitator, sam, kai, noor, channel, db_path)
+                yield World(
+                    server, bot, clock, guild, facilitator, sam, kai, noor, channel, db_path
+                )
         finally:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved

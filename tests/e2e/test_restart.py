@@ -12,7 +12,9 @@ from bot.localdiscord import LocalDiscord
 from bot.sandbox.harness import running_bot
 
 
-async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced(tmp_path: Path) -> None:
+async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced(
+    tmp_path: Path,
+) -> None:
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     db_path = tmp_path / "restart.db"
     clock = FakeClock()

@@ -14,7 +14,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CIRCLEKEEPER_", "LOG_LEVEL"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "CIRCLEKEEPER_", "LOG_LEVEL"))
+    }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
@@ -77,7 +81,9 @@ def test_migrate_backup_and_rotate_key(tmp_path: Path) -> None:
     copy = sqlite3.connect(tmp_path / "copy.db")
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     copy.close()
-    assert cli("backup", str(tmp_path / "copy.db"), cwd=tmp_path).returncode == 1  # never overwrites
+    assert (
+        cli("backup", str(tmp_path / "copy.db"), cwd=tmp_path).returncode == 1
+    )  # never overwrites
 
     assert cli("check", cwd=tmp_path).returncode == 0  # creates the data key
     key_path = tmp_path / "data" / "circlekeeper.key"
