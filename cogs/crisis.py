@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.app import CircleBot
 from bot.checks import facilitator_only
+from bot.errors import ValidationError
 from bot.services.crisis import CrisisCard
 from bot.ui.crisis import local_list_embed
 from bot.ui.crisis_card import card_message
@@ -162,8 +163,10 @@ class CrisisAdmin(
     async def alerts(
         self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
     ) -> None:
-        assert interaction.guild_id is not None
-        await self.service.set_alerts(interaction.guild_id, channel.id if channel else None)
+        assert interaction.guild is not None
+        if channel is not None:
+            _check_alerts_channel(interaction.guild, channel)
+        await self.service.set_alerts(interaction.guild.id, channel.id if channel else None)
         if channel is None:
             await interaction.response.send_message("Support alerts are off.", ephemeral=True)
             return
@@ -172,6 +175,24 @@ class CrisisAdmin(
             "wrote. Members are told in every circle's agreement and on the crisis card. Please announce it "
             "to your members too.",
             ephemeral=True,
+        )
+
+
+ALERTS_NEEDS = discord.Permissions(view_channel=True, send_messages=True)
+
+
+def _check_alerts_channel(guild: discord.Guild, channel: discord.TextChannel) -> None:
+    """Alerts name a member who may be struggling: only a private channel will do."""
+    if channel.permissions_for(guild.default_role).view_channel:
+        raise ValidationError(
+            f"{channel.mention} is visible to everyone. Support alerts name members, so they need a "
+            "private channel only facilitators can see.",
+            "/crisis-admin alerts channel:#facilitators (a channel hidden from @everyone)",
+        )
+    if not ALERTS_NEEDS.is_subset(channel.permissions_for(guild.me)):
+        raise ValidationError(
+            f"I can't post in {channel.mention}: I need View Channel and Send Messages there.",
+            "/crisis-admin alerts channel:#facilitators",
         )
 
 

@@ -20,6 +20,7 @@ from bot.localdiscord.state import (
     GUILD_TEXT,
     LOADING,
     MANAGE_GUILD,
+    VIEW_CHANNEL,
     Attachment,
     Command,
     Interaction,
@@ -112,6 +113,18 @@ class Channel:
         bot_id = self.server.state.bot.id
         self.record.denied[bot_id] = self.record.denied.get(bot_id, 0) | permissions
         if self.server.gateway.sessions and not self.record.is_thread:
+            self.server.spawn(self.server.dispatch("CHANNEL_UPDATE", self.record.payload(bot_id)))
+
+    def hide_from_everyone(self, *, visible_to: tuple[Member, ...] = ()) -> None:
+        """Make the channel private: @everyone loses View Channel here (a role overwrite);
+        the bot and `visible_to` keep it through member overwrites, as an admin would set."""
+        guild_id = self.record.guild_id
+        assert guild_id is not None, "DM channels are private already"
+        self.record.denied[guild_id] = self.record.denied.get(guild_id, 0) | VIEW_CHANNEL
+        for user_id in (self.server.state.bot.id, *(m.id for m in visible_to)):
+            self.record.allowed[user_id] = self.record.allowed.get(user_id, 0) | VIEW_CHANNEL
+        if self.server.gateway.sessions and not self.record.is_thread:
+            bot_id = self.server.state.bot.id
             self.server.spawn(self.server.dispatch("CHANNEL_UPDATE", self.record.payload(bot_id)))
 
     def __repr__(self) -> str:

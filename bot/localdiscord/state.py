@@ -280,6 +280,7 @@ class Channel:
     recipient: User | None = None
     position: int = 0
     denied: dict[int, int] = field(default_factory=dict)  # member/role id -> denied bits
+    allowed: dict[int, int] = field(default_factory=dict)  # member/role id -> allowed bits
     messages: list[Message] = field(default_factory=list)
     owner_id: int | None = None
     archived: bool = False
@@ -338,8 +339,14 @@ class Channel:
         else:
             data["topic"] = None
             data["permission_overwrites"] = [
-                {"id": str(target), "type": 1, "allow": "0", "deny": str(bits)}
-                for target, bits in self.denied.items()
+                # The guild's id is its @everyone role: a role overwrite (type 0).
+                {
+                    "id": str(target),
+                    "type": 0 if target == self.guild_id else 1,
+                    "allow": str(self.allowed.get(target, 0)),
+                    "deny": str(self.denied.get(target, 0)),
+                }
+                for target in {**self.denied, **self.allowed}
             ]
         return data
 
@@ -377,8 +384,9 @@ class Guild:
             if ch is None:
                 continue
             member = self.members.get(user_id)
-            for target in [user_id, self.id, *(member.role_ids if member else [])]:
-                perms &= ~ch.denied.get(target, 0)
+            # Discord's order: @everyone, then the member's roles, then the member.
+            for target in [self.id, *(member.role_ids if member else []), user_id]:
+                perms = (perms & ~ch.denied.get(target, 0)) | ch.allowed.get(target, 0)
         return perms
 
     def payload(self, bot_id: int, *, all_members: bool = False) -> dict[str, Any]:

@@ -356,6 +356,7 @@ async def _screen(world: World, member: Member, text: str) -> bool:
 
 async def test_alerts_are_off_by_default_and_nothing_is_posted(world: World) -> None:
     facilitators = world.guild.create_text_channel("facilitators")
+    facilitators.hide_from_everyone()
     await world.server.wait_for(lambda: world.bot.get_channel(facilitators.id) is not None)
 
     assert await _screen(world, world.kai, "I want to end it all")
@@ -449,7 +450,7 @@ async def test_list_of_ten_resources_at_full_length_fits_discords_limits(world: 
 
 async def test_alerts_never_fire_for_negations_or_dms(world: World) -> None:
     facilitators = world.guild.channel("facilitators")
-    facilitators.record.denied.clear()
+    facilitators.record.denied.pop(world.server.state.bot.id, None)
     await world.facilitator.run(
         "/crisis-admin alerts", channel=world.channel, options={"channel": facilitators}
     )
@@ -465,3 +466,15 @@ async def test_alerts_never_fire_for_negations_or_dms(world: World) -> None:
     await world.server.wait_for(lambda: len(facilitators.messages) == before + 1)
     assert world.noor.mention in facilitators.messages[-1].content
     assert "dieeee" not in facilitators.messages[-1].text
+
+
+async def test_alerts_refuse_a_channel_everyone_can_see(world: World) -> None:
+    public = world.guild.create_text_channel("lobby")
+    await world.server.wait_for(lambda: world.bot.get_channel(public.id) is not None)
+    reply = await world.facilitator.run(
+        "/crisis-admin alerts", channel=world.channel, options={"channel": public}
+    )
+    assert reply.ephemeral
+    assert "visible to everyone" in reply.content
+    assert "For example:" in reply.content
+    assert await world.bot.resources.services.safety.alerts_channel(world.guild.id) != public.id
