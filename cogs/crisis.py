@@ -18,18 +18,20 @@ from bot.ui.crisis_card import card_message
 log = logging.getLogger(__name__)
 
 
+async def region_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    bot: CircleBot = interaction.client  # type: ignore[assignment]
+    return [
+        app_commands.Choice(name=name, value=code)
+        for name, code in bot.resources.services.crisis.directory.autocomplete(current)
+    ]
+
+
 class Crisis(commands.Cog):
     def __init__(self, bot: CircleBot) -> None:
         self.bot = bot
         self.service = bot.resources.services.crisis
-
-    async def region_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=name, value=code)
-            for name, code in self.service.directory.autocomplete(current)
-        ]
 
     @app_commands.command(
         name="crisis", description="Crisis lines you can reach right now, for your region."
@@ -67,14 +69,6 @@ class CrisisAdmin(
     def __init__(self, bot: CircleBot) -> None:
         self.bot = bot
         self.service = bot.resources.services.crisis
-
-    async def region_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=name, value=code)
-            for name, code in self.service.directory.autocomplete(current)
-        ]
 
     async def local_autocomplete(
         self, interaction: discord.Interaction, current: str

@@ -11,22 +11,9 @@ from bot.localdiscord import Member
 from bot.replies import SORRY
 from bot.ui.crisis import PEER_SUPPORT_NOTE
 from tests.e2e.conftest import World
+from tests.e2e.embed_text import field_names, text_of
 
 CHECKED = re.compile(r"checked \d{4}-\d{2}-\d{2}")
-
-
-def text_of(embeds: list[dict[str, Any]]) -> str:
-    parts: list[str] = []
-    for embed in embeds:
-        parts += [embed.get("title", ""), embed.get("description", "")]
-        for field in embed.get("fields", []):
-            parts += [field["name"], field["value"]]
-        parts.append(embed.get("footer", {}).get("text", ""))
-    return "\n".join(parts)
-
-
-def field_names(embeds: list[dict[str, Any]]) -> list[str]:
-    return [field["name"] for embed in embeds for field in embed.get("fields", [])]
 
 
 async def test_crisis_in_a_server_defaults_to_the_international_card_with_us_lines(

@@ -13,6 +13,7 @@ from bot.localdiscord import CommandHidden, DriverError, Member
 from bot.replies import SORRY
 from bot.ui.crisis import ALERTS_NOTE, FROM_THIS_SERVER
 from tests.e2e.conftest import World
+from tests.e2e.embed_text import field_names, text_of
 
 SUBCOMMANDS: list[tuple[str, dict[str, Any]]] = [
     ("/crisis-admin region", {"region": "GB"}),
@@ -21,20 +22,6 @@ SUBCOMMANDS: list[tuple[str, dict[str, Any]]] = [
     ("/crisis-admin list", {}),
     ("/crisis-admin alerts", {}),
 ]
-
-
-def field_names(embeds: list[dict[str, Any]]) -> list[str]:
-    return [field["name"] for embed in embeds for field in embed.get("fields", [])]
-
-
-def text_of(embeds: list[dict[str, Any]]) -> str:
-    parts: list[str] = []
-    for embed in embeds:
-        parts += [embed.get("title", ""), embed.get("description", "")]
-        for field in embed.get("fields", []):
-            parts += [field["name"], field["value"]]
-        parts.append(embed.get("footer", {}).get("text", ""))
-    return "\n".join(parts)
 
 
 async def stored_names(world: World) -> list[str]:

@@ -16,16 +16,7 @@ from bot.localdiscord import Member
 from bot.replies import SORRY
 from bot.ui.crisis import PEER_SUPPORT_NOTE
 from tests.e2e.conftest import World
-
-
-def text_of(embeds: list[dict[str, Any]]) -> str:
-    parts: list[str] = []
-    for embed in embeds:
-        parts += [embed.get("title", ""), embed.get("description", "")]
-        for field in embed.get("fields", []):
-            parts += [field["name"], field["value"]]
-        parts.append(embed.get("footer", {}).get("text", ""))
-    return "\n".join(parts)
+from tests.e2e.embed_text import text_of
 
 
 async def server_with_extras(world: World, name: str) -> tuple[Member, Member]:
