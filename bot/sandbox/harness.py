@@ -20,12 +20,17 @@ from bot.startup import create_bot, open_resources
 from bot.static_data import StaticData
 
 
-def local_settings(server: LocalDiscord, db_path: Path, data_key: str | None = None) -> Settings:
+def local_settings(
+    server: LocalDiscord,
+    db_path: Path,
+    data_key: str | None = None,
+    dev_guild_id: int | None = None,
+) -> Settings:
     return Settings(
         token=server.token,
         api_base=server.api_base,
         gateway_url=server.gateway_url,
-        dev_guild_id=None,
+        dev_guild_id=dev_guild_id,
         db_path=db_path,
         data_key=data_key,
         log_level="WARNING",
@@ -41,9 +46,10 @@ async def running_bot(
     static: StaticData | None = None,
     dm_min_gap: float = 0.0,
     ready_timeout: float = 10.0,
+    dev_guild_id: int | None = None,
 ) -> AsyncIterator[CircleBot]:
     """Start the bot, wait until it is ready, and close it (and its database) on exit."""
-    settings = local_settings(server, db_path)
+    settings = local_settings(server, db_path, dev_guild_id=dev_guild_id)
     async with open_resources(settings, clock, static) as resources:
         bot = create_bot(resources, guild_ready_timeout=0.1, dm_min_gap=dm_min_gap)
         task = asyncio.create_task(bot.start(server.token))

@@ -46,3 +46,22 @@ async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced
                 assert fields["You"] == "a member"
     finally:
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+async def test_with_a_dev_guild_commands_sync_to_that_server_only(tmp_path: Path) -> None:
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    try:
+        async with LocalDiscord() as server:
+            guild = server.create_guild("Dev")
+            sam = guild.add_member("Sam")
+            channel = guild.create_text_channel("general")
+            async with running_bot(server, tmp_path / "dev.db", dev_guild_id=guild.id):
+                assert server.sync_count() == 0
+                assert {c.name for c in server.commands(guild)} >= {"crisis", "checkin", "circle"}
+                reply = await sam.run("/ping", channel=channel)
+                assert "Circlekeeper is here" in reply.content
+            async with running_bot(server, tmp_path / "dev.db", dev_guild_id=guild.id) as again:
+                assert again.last_sync_skipped is True
+            assert server.sync_count(guild) == 1
+    finally:
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
