@@ -95,49 +95,83 @@ class Transcript:
             stream.write(event.to_json() + "\n")
 
     def render(self) -> str:
-        return "\n".join(format_event(e) for e in self.events)
+        return "\n".join(text for e in self.events if (text := render_event(e)))
+
+
+QUIET = {"sync", "ack", "channel", "channel_update", "thread_member"}
+
+
+def render_event(
+    event: Event, names: Callable[[str], str] = str, seen: set[str] | None = None
+) -> str | None:
+    """One readable block for an event, or None when it is plumbing (or a loading state).
+
+    Embeds already in `seen` (by their text) are shortened to their title."""
+    if event.kind in QUIET:
+        return None
+    if event.actor != "bot":
+        if event.kind == "autocomplete":
+            return None
+        place = "in a DM with the bot" if event.where.startswith("DM") else f"in {event.where}"
+        return f"\n{event.actor} ▸ {names(event.content)}   ({place})"
+    if event.kind == "reply" and event.detail.get("deferred"):
+        return None  # Discord shows "thinking…"; the answer follows
+    target = event.target
+    if event.kind == "dm":
+        head = f"bot → DM to {target}"
+    elif event.kind == "dm_refused":
+        head = f"bot ✗ could not DM {target} (their DMs are closed)"
+    elif event.kind == "thread":
+        kind = event.detail.get("type", "")
+        return f"  bot opens a {kind} thread “{event.content}” in {event.where}"
+    elif event.kind == "modal":
+        head = f"bot → {target} (only {target} sees this): a form “{event.content}”"
+    elif event.kind == "choices":
+        head = f"bot → {target} suggests"
+    elif event.kind == "deleted":
+        return f"  bot deleted a message in {event.where}"
+    elif event.kind == "error":
+        return f"  bot ✗ {event.content} ({event.where})"
+    elif event.kind in ("edit", "update"):
+        audience = f"only {target} sees this" if event.ephemeral else event.where
+        head = f"bot edits a message ({audience})"
+    elif event.ephemeral and target:
+        head = f"bot → {target} (only {target} sees this)"
+    elif target and event.where.startswith("DM"):
+        head = f"bot → {target} (in the DM)"
+    else:
+        head = f"bot posts in {event.where}"
+    lines = [f"  {head}:" if event.kind != "choices" else f"  {head}"]
+    body: list[str] = []
+    if event.content and event.kind not in ("modal", "dm_refused"):
+        body += names(event.content).splitlines()
+    for embed in event.embeds:
+        key = repr(sorted(embed.items()))
+        if seen is not None and key in seen and embed.get("title"):
+            body.append(f"┃ {names(str(embed['title'])).upper()}  (the same as shown above)")
+            continue
+        if seen is not None:
+            seen.add(key)
+        if embed.get("title"):
+            body.append(f"┃ {names(str(embed['title'])).upper()}")
+        if embed.get("description"):
+            body += [f"┃ {line}" for line in names(str(embed["description"])).splitlines()]
+        for item in embed.get("fields", []):
+            value = names(str(item.get("value", ""))).splitlines() or [""]
+            body.append(f"┃ {names(str(item.get('name', '')))}: {value[0]}")
+            body += [f"┃   {line}" for line in value[1:]]
+        if embed.get("footer"):
+            body.append(f"┃ — {names(str(embed['footer']))}")
+    if event.components:
+        body.append("buttons/menus: " + " ".join(event.components))
+    if event.files:
+        body.append("📎 attached: " + ", ".join(event.files))
+    if event.kind in ("modal", "choices") and event.detail.get("summary"):
+        body.append(str(event.detail["summary"]))
+    lines += [f"    {line}".rstrip() for line in body]
+    return "\n".join(lines)
 
 
 def format_event(event: Event) -> str:
-    """One readable block per event, e.g. `Sam ▸ /crisis region:UK`."""
-    if event.actor != "bot":
-        return f"{event.actor} ▸ {event.content}  · {event.where}"
-    who = {
-        "dm": f"bot → {event.target} (DM)",
-        "dm_refused": f"bot ✗ {event.target} (DMs closed)",
-        "thread": f"bot ⎇ new thread {event.content!r} in {event.where}",
-        "modal": f"bot → {event.target} opens form {event.content!r}",
-        "sync": f"bot syncs commands ({event.where})",
-        "choices": f"bot → {event.target} suggests",
-        "deleted": f"bot deleted a message in {event.where}",
-        "error": f"bot ✗ {event.where}",
-    }.get(event.kind)
-    if who is None:
-        verb = {"edit": "edits", "update": "updates message"}.get(event.kind, "→")
-        audience = (
-            f"{event.target} (only {event.target} sees this)" if event.ephemeral else event.where
-        )
-        who = f"bot {verb} {audience}" if event.target else f"bot {verb} {event.where}"
-    lines = [f"  {who}:" if event.kind not in ("thread", "deleted") else f"  {who}"]
-    if event.kind == "thread":
-        return lines[0]
-    if event.content and event.kind not in ("thread", "modal"):
-        lines += [f"    {line}" for line in event.content.splitlines()]
-    for embed in event.embeds:
-        if embed.get("title"):
-            lines.append(f"    ┃ **{embed['title']}**")
-        if embed.get("description"):
-            lines += [f"    ┃ {line}" for line in str(embed["description"]).splitlines()]
-        for f in embed.get("fields", []):
-            lines.append(f"    ┃ {f['name']}: {f['value']}")
-        if embed.get("footer"):
-            lines.append(f"    ┃ — {embed['footer']}")
-    if event.components:
-        lines.append("    " + " ".join(event.components))
-    if event.files:
-        lines.append("    📎 " + ", ".join(event.files))
-    if event.kind in ("modal", "choices") and event.detail.get("summary"):
-        lines.append(f"    {event.detail['summary']}")
-    if event.kind in ("reply", "followup") and event.detail.get("deferred"):
-        lines.append("    (thinking…)")
-    return "\n".join(lines)
+    """One readable block per event, e.g. `Sam ▸ /crisis region:UK`; empty for plumbing."""
+    return render_event(event) or ""

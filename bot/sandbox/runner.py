@@ -25,6 +25,7 @@ import discord.gateway
 import discord.http
 
 from bot.localdiscord import Channel, DriverError, Event, Guild, LocalDiscord, Member
+from bot.localdiscord.transcript import render_event
 from bot.sandbox.harness import running_bot
 from bot.sandbox.scenes import (
     FACILITATOR,
@@ -104,80 +105,6 @@ def _relative(when: datetime) -> str:
 
 
 # Events the transcript records that a reader does not need.
-QUIET = {"sync", "ack", "channel", "channel_update", "thread_member"}
-
-
-def render_event(
-    event: Event, names: Callable[[str], str] = str, seen: set[str] | None = None
-) -> str | None:
-    """One readable block for an event, or None when it is plumbing (or a loading state).
-
-    Embeds already in `seen` (by their text) are shortened to their title."""
-    if event.kind in QUIET:
-        return None
-    if event.actor != "bot":
-        if event.kind == "autocomplete":
-            return None
-        place = "in a DM with the bot" if event.where.startswith("DM") else f"in {event.where}"
-        return f"\n{event.actor} ▸ {names(event.content)}   ({place})"
-    if event.kind == "reply" and event.detail.get("deferred"):
-        return None  # Discord shows "thinking…"; the answer follows
-    target = event.target
-    if event.kind == "dm":
-        head = f"bot → DM to {target}"
-    elif event.kind == "dm_refused":
-        head = f"bot ✗ could not DM {target} (their DMs are closed)"
-    elif event.kind == "thread":
-        kind = event.detail.get("type", "")
-        return f"  bot opens a {kind} thread “{event.content}” in {event.where}"
-    elif event.kind == "modal":
-        head = f"bot → {target} (only {target} sees this): a form “{event.content}”"
-    elif event.kind == "choices":
-        head = f"bot → {target} suggests"
-    elif event.kind == "deleted":
-        return f"  bot deleted a message in {event.where}"
-    elif event.kind == "error":
-        return f"  bot ✗ {event.content} ({event.where})"
-    elif event.kind in ("edit", "update"):
-        audience = f"only {target} sees this" if event.ephemeral else event.where
-        head = f"bot edits a message ({audience})"
-    elif event.ephemeral and target:
-        head = f"bot → {target} (only {target} sees this)"
-    elif target and event.where.startswith("DM"):
-        head = f"bot → {target} (in the DM)"
-    else:
-        head = f"bot posts in {event.where}"
-    lines = [f"  {head}:" if event.kind != "choices" else f"  {head}"]
-    body: list[str] = []
-    if event.content and event.kind not in ("modal", "dm_refused"):
-        body += names(event.content).splitlines()
-    for embed in event.embeds:
-        key = repr(sorted(embed.items()))
-        if seen is not None and key in seen and embed.get("title"):
-            body.append(f"┃ {names(str(embed['title'])).upper()}  (the same as shown above)")
-            continue
-        if seen is not None:
-            seen.add(key)
-        if embed.get("title"):
-            body.append(f"┃ {names(str(embed['title'])).upper()}")
-        if embed.get("description"):
-            body += [f"┃ {line}" for line in names(str(embed["description"])).splitlines()]
-        for item in embed.get("fields", []):
-            value = names(str(item.get("value", ""))).splitlines() or [""]
-            body.append(f"┃ {names(str(item.get('name', '')))}: {value[0]}")
-            body += [f"┃   {line}" for line in value[1:]]
-        if embed.get("footer"):
-            body.append(f"┃ — {names(str(embed['footer']))}")
-    if event.components:
-        body.append("buttons/menus: " + " ".join(event.components))
-    if event.files:
-        body.append("📎 attached: " + ", ".join(event.files))
-    if event.kind in ("modal", "choices") and event.detail.get("summary"):
-        body.append(str(event.detail["summary"]))
-    lines += [f"    {line}".rstrip() for line in body]
-    return "\n".join(lines)
-
-
 class Printer:
     """Prints transcript events as they arrive, plus the sandbox's own narration."""
 
