@@ -67,6 +67,12 @@ class DirectMessenger:
                 self._last_sent = loop.time()
 
     async def take_closed_notice(self, user_id: int) -> bool:
-        """True once after a DM to this member failed, so the next command can tell them."""
+        """True once after a DM to this member failed, so the next command can tell them.
+
+        Runs after every command, so it only reads unless there is something to tell.
+        """
+        async with self._db.read() as tx:
+            if not await dm_status.has_untold(tx, user_id):
+                return False
         async with self._db.transaction() as tx:
             return await dm_status.take_untold(tx, user_id)

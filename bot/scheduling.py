@@ -94,6 +94,10 @@ class JobScheduler:
         """Wake up for a job a service already stored inside its own transaction."""
         self._arm(job)
 
+    def disarm(self, job_id: str) -> None:
+        """Stop waking for a job a service already deleted inside its own transaction."""
+        self._disarm(job_id)
+
     def _arm(self, job: StoredJob) -> None:
         if not self._scheduler.running:
             return  # start() arms everything stored

@@ -42,6 +42,7 @@ from bot.storage.database import Database, Tx
 from bot.storage.repositories import checkins as repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import dm_status
+from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories.checkins import AnswerContext
 from bot.storage.repositories.jobs import StoredJob
 from bot.timeutil import to_db
@@ -140,16 +141,25 @@ class CheckinService:
                 "or days further apart.",
                 f"close_after:{int(schedule.shortest_gap().total_seconds() // 3600)}h",
             )
-        next_open = schedule.next_open_after(self._clock.now())
-        async with self._db.transaction() as tx:
+        job = StoredJob(
+            f"{OPEN}:{circle.id}",
+            OPEN,
+            schedule.next_open_after(self._clock.now()),
+            {"circle_id": circle.id},
+        )
+        async with (
+            self._db.transaction() as tx
+        ):  # the schedule and its timer, together or not at all
             await circles_repo.set_schedule(tx, circle.id, schedule)
-        await self._jobs.schedule(f"{OPEN}:{circle.id}", OPEN, next_open, {"circle_id": circle.id})
+            await jobs_repo.upsert(tx, job)
+        self._jobs.arm(job)
         return schedule
 
     async def clear_schedule(self, circle: Circle) -> None:
         async with self._db.transaction() as tx:
             await circles_repo.set_schedule(tx, circle.id, None)
-        await self._jobs.cancel(f"{OPEN}:{circle.id}")
+            await jobs_repo.delete(tx, f"{OPEN}:{circle.id}")
+        self._jobs.disarm(f"{OPEN}:{circle.id}")
 
     # -- opening
 
@@ -181,14 +191,19 @@ class CheckinService:
                 tx, circle.id, prompt, bank_exhausted=not (set(bank) - used)
             )
             round_ = await repo.open_round(tx, circle, slot, prompt, now, now + length)
-        if round_ is None:
-            return None  # this slot was already opened (the job re-ran after a restart)
-        await self._jobs.schedule(
-            f"{CLOSE}:{round_.id}", CLOSE, round_.closes_at, {"round_id": round_.id}
-        )
-        await self._jobs.schedule(
-            f"{REMIND}:{round_.id}", REMIND, remind_at(round_), {"round_id": round_.id}
-        )
+            if round_ is None:
+                return None  # this slot was already opened (the job re-ran after a restart)
+            # Stored with the round: a round can never exist without its close timer.
+            timers = [
+                StoredJob(f"{CLOSE}:{round_.id}", CLOSE, round_.closes_at, {"round_id": round_.id}),
+                StoredJob(
+                    f"{REMIND}:{round_.id}", REMIND, remind_at(round_), {"round_id": round_.id}
+                ),
+            ]
+            for job in timers:
+                await jobs_repo.upsert(tx, job)
+        for job in timers:
+            self._jobs.arm(job)
         message_id = await self._notify().post_round(circle, round_)
         if message_id is not None:
             async with self._db.transaction() as tx:
@@ -341,8 +356,10 @@ class CheckinService:
             answers = await repo.answers(tx, self._cipher, round_id)
             away = await repo.away(tx, members, now.date())
             facilitators = await circles_repo.facilitator_ids(tx, round_.circle_id)
-        await self._jobs.cancel(f"{CLOSE}:{round_id}")
-        await self._jobs.cancel(f"{REMIND}:{round_id}")
+            for job_id in (f"{CLOSE}:{round_id}", f"{REMIND}:{round_id}"):
+                await jobs_repo.delete(tx, job_id)
+        for job_id in (f"{CLOSE}:{round_id}", f"{REMIND}:{round_id}"):
+            self._jobs.disarm(job_id)
         assert circle is not None
         summary = summarize_round(answers, members, away)
         notifier = self._notify()

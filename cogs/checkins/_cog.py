@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 
 import discord
 from discord import app_commands
@@ -16,6 +17,8 @@ from bot.errors import ValidationError
 from bot.ui.checkins import history_text, ts
 from bot.ui.mood_chart import render_mood_chart
 from cogs.circle_options import circle_autocomplete, resolve_circle
+
+log = logging.getLogger(__name__)
 
 CIRCLE = "The circle's name"
 DMS_CLOSED_NOTICE = (
@@ -41,8 +44,11 @@ class Checkins(
         self, interaction: discord.Interaction, command: object
     ) -> None:
         """Tell a member once, privately, that their DMs were closed when a reminder was due."""
-        if await self.messenger.take_closed_notice(interaction.user.id):
-            await interaction.followup.send(DMS_CLOSED_NOTICE, ephemeral=True)
+        try:
+            if await self.messenger.take_closed_notice(interaction.user.id):
+                await interaction.followup.send(DMS_CLOSED_NOTICE, ephemeral=True)
+        except Exception as error:  # a notice must never disturb the command that just ran
+            log.warning("DM-closed notice skipped: %s", type(error).__name__)
 
     @app_commands.command(
         name="schedule", description="Set a circle's recurring check-in round, or turn it off."

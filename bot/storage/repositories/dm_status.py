@@ -24,6 +24,13 @@ async def closed_ids(tx: Tx, user_ids: list[int]) -> set[int]:
     return {int(r["user_id"]) for r in rows}
 
 
+async def has_untold(tx: Tx, user_id: int) -> bool:
+    return (
+        await tx.scalar("SELECT 1 FROM dm_status WHERE user_id = ? AND told_member = 0", (user_id,))
+        is not None
+    )
+
+
 async def take_untold(tx: Tx, user_id: int) -> bool:
     """True once after DMs to this member failed: the caller tells them, then it is marked told."""
     return (
