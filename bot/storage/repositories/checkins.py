@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -33,24 +32,24 @@ def _round(row: Any) -> Round:
 async def open_round(
     tx: Tx, circle: Circle, slot: str, prompt: str, opened_at: datetime, closes_at: datetime
 ) -> Round | None:
-    """A new round for this slot, or None if the slot already has one (a re-run job)."""
-    try:
-        round_id = await tx.insert(
-            "INSERT INTO rounds (circle_id, guild_id, slot, prompt, channel_id, opened_at, closes_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                circle.id,
-                circle.guild_id,
-                slot,
-                prompt,
-                circle.channel_id,
-                to_db(opened_at),
-                to_db(closes_at),
-            ),
-        )
-    except sqlite3.IntegrityError:
-        return None
-    return await get_round(tx, round_id)
+    """A new round, or None if this slot already has one or another round is open.
+
+    Both are unique indexes, so two openers at the same moment get one round.
+    """
+    round_id = await tx.scalar(
+        "INSERT INTO rounds (circle_id, guild_id, slot, prompt, channel_id, opened_at, closes_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        (
+            circle.id,
+            circle.guild_id,
+            slot,
+            prompt,
+            circle.channel_id,
+            to_db(opened_at),
+            to_db(closes_at),
+        ),
+    )
+    return None if round_id is None else await get_round(tx, int(round_id))
 
 
 async def get_round(tx: Tx, round_id: int) -> Round | None:
