@@ -14,14 +14,16 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.localdiscord.gateway import DM_MESSAGES_INTENT, GUILD_MESSAGES_INTENT, Gateway
+from bot.localdiscord.openapi import SpecChecker, Violation
 from bot.localdiscord.ratelimit import RateLimiter
-from bot.localdiscord.state import DM, Channel, Command, Message, State, User
+from bot.localdiscord.state import DEFAULT_BOT, DM, Channel, Command, Message, State, User
 from bot.localdiscord.transcript import Event, Transcript, message_event
 
 if TYPE_CHECKING:
@@ -55,7 +57,13 @@ class LocalDiscord:
         message_rate: tuple[int, float] = (5, 5.0),
         global_rate: tuple[int, float] = (50, 1.0),
         port: int = 0,
+        openapi_spec: str | Path | None = None,
+        bot_permissions: int = DEFAULT_BOT,
     ) -> None:
+        """`openapi_spec`: a copy of discord/discord-api-spec's openapi.json; when given,
+        every request body is validated against it (400, 50035 and a recorded
+        `spec_violations` entry when one does not conform). `bot_permissions`: what the
+        bot's managed role grants in every guild created (an invite link's integer)."""
         from bot.localdiscord.state import Snowflakes
 
         ids = Snowflakes()
@@ -77,6 +85,8 @@ class LocalDiscord:
             enabled=rate_limits,
         )
         self.gateway = Gateway(self.state, lambda: self.gateway_url)
+        self.bot_permissions = bot_permissions
+        self.spec = SpecChecker(Path(openapi_spec)) if openapi_spec is not None else None
         self.unknown_routes: list[str] = []
         self.requests: list[str] = []
         self._port = port
@@ -117,6 +127,11 @@ class LocalDiscord:
         await self.stop()
 
     @property
+    def spec_violations(self) -> list[Violation]:
+        """Request bodies the spec check refused (empty when the check is off)."""
+        return self.spec.violations if self.spec is not None else []
+
+    @property
     def port(self) -> int:
         return self._port
 
@@ -141,7 +156,7 @@ class LocalDiscord:
         from bot.localdiscord.driver import Guild
 
         owner_user = self.create_user(owner) if isinstance(owner, str) else owner
-        record = self.state.new_guild(name, owner_user)
+        record = self.state.new_guild(name, owner_user, bot_permissions=self.bot_permissions)
         guild = Guild(self, record)
         self._guilds[record.id] = guild
         if self.gateway.sessions:
@@ -161,7 +176,9 @@ class LocalDiscord:
         return self._channels[channel_id]
 
     async def remove_bot_from_guild(self, guild: Guild) -> None:
-        """The bot was kicked or left: Discord sends GUILD_DELETE without `unavailable`."""
+        """The bot was kicked or left: Discord sends GUILD_DELETE without `unavailable`.
+        Works while the bot is offline too: a session that RESUMEs gets the GUILD_DELETE
+        from its backlog, and a new IDENTIFY no longer lists the guild."""
         guild.record.bot_present = False
         await self.dispatch("GUILD_DELETE", {"id": str(guild.id)})
         self.record(
