@@ -312,9 +312,19 @@ async def get_application(request: web.Request) -> web.Response:
 
 
 async def get_gateway(request: web.Request) -> web.Response:
-    url = srv(request).gateway_url
-    limit = {"total": 1000, "remaining": 999, "reset_after": 86400000, "max_concurrency": 1}
-    return json_response({"url": url, "shards": 1, "session_start_limit": limit})
+    server = srv(request)
+    if request.path.endswith("/gateway"):  # GET /gateway: the URL alone, no token needed
+        return json_response({"url": server.gateway_url})
+    remaining = max(0, 1000 - server.gateway.identify_count)
+    limit = {
+        "total": 1000,
+        "remaining": remaining,
+        "reset_after": 86400000,
+        "max_concurrency": server.max_concurrency,
+    }
+    return json_response(
+        {"url": server.gateway_url, "shards": server.shards, "session_start_limit": limit}
+    )
 
 
 # -- application commands ----------------------------------------------------------------

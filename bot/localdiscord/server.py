@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.localdiscord.gateway import DM_MESSAGES_INTENT, GUILD_MESSAGES_INTENT, Gateway
+from bot.localdiscord.gateway import (
+    DM_MESSAGES_INTENT,
+    GUILD_MESSAGES_INTENT,
+    MAX_GUILDS_PER_SHARD,
+    PRIVILEGED_INTENTS,
+    Gateway,
+)
 from bot.localdiscord.openapi import SpecChecker, Violation
 from bot.localdiscord.ratelimit import RateLimiter
 from bot.localdiscord.state import DEFAULT_BOT, DM, Channel, Command, Message, State, User
@@ -59,11 +65,18 @@ class LocalDiscord:
         port: int = 0,
         openapi_spec: str | Path | None = None,
         bot_permissions: int = DEFAULT_BOT,
+        shards: int = 1,
+        max_concurrency: int = 1,
+        max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD,
+        privileged_intents: int = PRIVILEGED_INTENTS,
     ) -> None:
         """`openapi_spec`: a copy of discord/discord-api-spec's openapi.json; when given,
         every request body is validated against it (400, 50035 and a recorded
         `spec_violations` entry when one does not conform). `bot_permissions`: what the
-        bot's managed role grants in every guild created (an invite link's integer)."""
+        bot's managed role grants in every guild created (an invite link's integer).
+        Sharding: `shards` and `max_concurrency` are what GET /gateway/bot recommends; a
+        session holding more than `max_guilds_per_shard` guilds is closed with 4011;
+        IDENTIFY asking for a privileged intent not in `privileged_intents` gets 4014."""
         from bot.localdiscord.state import Snowflakes
 
         ids = Snowflakes()
@@ -84,7 +97,13 @@ class LocalDiscord:
             global_limit=global_rate,
             enabled=rate_limits,
         )
-        self.gateway = Gateway(self.state, lambda: self.gateway_url)
+        self.shards, self.max_concurrency = shards, max_concurrency
+        self.gateway = Gateway(
+            self.state,
+            lambda: self.gateway_url,
+            privileged_intents=privileged_intents,
+            max_guilds_per_shard=max_guilds_per_shard,
+        )
         self.bot_permissions = bot_permissions
         self.spec = SpecChecker(Path(openapi_spec)) if openapi_spec is not None else None
         self.unknown_routes: list[str] = []
