@@ -20,6 +20,7 @@ from bot.app import CircleBot
 from bot.clock import FakeClock
 from bot.localdiscord import Channel, Guild, LocalDiscord, Member
 from bot.sandbox.harness import running_bot
+from tests.e2e.strict import assert_spec_clean, strict_server
 
 
 @dataclass
@@ -53,7 +54,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     db_path = tmp_path_factory.mktemp("e2e") / "circlekeeper.db"
     clock = FakeClock()
-    async with LocalDiscord(message_rate=(50, 1.0)) as server:
+    async with strict_server() as server:
         guild = server.create_guild("Sandbox")
         facilitator = guild.add_member("Ada", manage_guild=True)
         sam, kai, noor = (guild.add_member(name) for name in ("Sam", "Kai", "Noor"))
@@ -64,5 +65,6 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
                 yield World(
                     server, bot, clock, guild, facilitator, sam, kai, noor, channel, db_path
                 )
+            assert_spec_clean(server)
         finally:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved

@@ -34,6 +34,7 @@ from tests.e2e.checkin_helpers import (
     rounds_of,
 )
 from tests.e2e.conftest import run_due
+from tests.e2e.strict import assert_spec_clean, strict_server
 
 
 @dataclass
@@ -85,7 +86,7 @@ async def timers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Time
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     db_path = tmp_path_factory.mktemp("timers") / "circlekeeper.db"
     clock = FakeClock(datetime(2026, 2, 2, 12, 0, tzinfo=UTC))
-    async with LocalDiscord(message_rate=(50, 1.0)) as server:
+    async with strict_server() as server:
         guild = server.create_guild("Timers")
         env = Timers(
             server,
@@ -99,6 +100,7 @@ async def timers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Time
             await env.start()
             await server.wait_until_connected()
             yield env
+            assert_spec_clean(server)
         finally:
             await env.stop()
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved

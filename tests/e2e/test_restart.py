@@ -8,8 +8,8 @@ import discord.gateway
 import discord.http
 
 from bot.clock import FakeClock
-from bot.localdiscord import LocalDiscord
 from bot.sandbox.harness import running_bot
+from tests.e2e.strict import assert_spec_clean, strict_server
 
 
 async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced(
@@ -19,7 +19,7 @@ async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced
     db_path = tmp_path / "restart.db"
     clock = FakeClock()
     try:
-        async with LocalDiscord() as server:
+        async with strict_server() as server:
             guild = server.create_guild("Sandbox")
             ada = guild.add_member("Ada", manage_guild=True)
             sam = guild.add_member("Sam")
@@ -44,6 +44,7 @@ async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced
                 fields = {f["name"]: f["value"] for f in info.embed["fields"]}
                 assert fields["Members"] == "1"
                 assert fields["You"] == "a member"
+            assert_spec_clean(server)
     finally:
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
 
@@ -51,7 +52,7 @@ async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced
 async def test_with_a_dev_guild_commands_sync_to_that_server_only(tmp_path: Path) -> None:
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     try:
-        async with LocalDiscord() as server:
+        async with strict_server() as server:
             guild = server.create_guild("Dev")
             sam = guild.add_member("Sam")
             channel = guild.create_text_channel("general")
@@ -63,5 +64,6 @@ async def test_with_a_dev_guild_commands_sync_to_that_server_only(tmp_path: Path
             async with running_bot(server, tmp_path / "dev.db", dev_guild_id=guild.id) as again:
                 assert again.last_sync_skipped is True
             assert server.sync_count(guild) == 1
+            assert_spec_clean(server)
     finally:
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
