@@ -168,7 +168,7 @@ class CheckinService:
             if await repo.open_round_of(tx, circle.id) is not None:
                 raise ValidationError(
                     f"“{circle.name}” already has an open round. Close it first.",
-                    f"/checkin close circle:{circle.name}",
+                    f"/facilitate checkin close circle:{circle.name}",
                 )
         now = self._clock.now()
         length = close_after or (
@@ -335,7 +335,8 @@ class CheckinService:
             round_ = await repo.open_round_of(tx, circle.id)
         if round_ is None:
             raise ValidationError(
-                f"“{circle.name}” has no open round to close.", f"/checkin now circle:{circle.name}"
+                f"“{circle.name}” has no open round to close.",
+                f"/facilitate checkin now circle:{circle.name}",
             )
         summary = await self.close_round(round_.id)
         assert summary is not None

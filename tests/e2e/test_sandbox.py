@@ -114,10 +114,10 @@ async def test_interactive_fills_a_form_field_by_field_and_ends_on_eof() -> None
     circle = 'circle:"Tuesday Evenings"'
     _, fake_input = scripted_input(
         [
-            '/circle create name:"Tuesday Evenings" timezone:America/New_York',
+            '/facilitate circle create name:"Tuesday Evenings" timezone:America/New_York',
             f"as Sam: /circle join {circle}",
             "click I agree",
-            f"as Ada: /checkin now {circle}",
+            f"as Ada: /facilitate checkin now {circle}",
             "as Sam: click Check in",
             "4",  # Mood: a number picks from the list
             "A good week.",  # Note
