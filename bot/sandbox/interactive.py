@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.localdiscord import ComponentNotFound, DriverError, Member, Modal, Reply
+from bot.localdiscord import CommandHidden, ComponentNotFound, DriverError, Member, Modal, Reply
 from bot.sandbox.scenes import FACILITATOR, Stage
 
 if TYPE_CHECKING:
@@ -263,7 +263,14 @@ class Prompt:
         options = {k: self._value(schema.get(k.replace("-", "_")), v) for k, v in given.items()}
         member = self.current
         channel = None if dm else self.stage.channel
-        reply = await member.run(path, channel=channel, dm=dm, options=options)
+        try:
+            reply = await member.run(path, channel=channel, dm=dm, options=options)
+        except CommandHidden:
+            top = path.split()[0]
+            raise InputError(
+                f"Discord does not show {top} to {member.name} here"
+                + (" (it is for servers)." if dm else " (it needs Manage Server).")
+            ) from None
         await self.after(member, reply)
 
     async def click(self, label: str) -> None:

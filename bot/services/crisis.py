@@ -103,8 +103,9 @@ class CrisisService:
         lookup = self.directory.lookup(region)
         if not lookup.matched:
             codes = ", ".join(r.code for r in self.directory.regions)
+            what = quote(region) if region.strip() else "An empty name"
             raise ValidationError(
-                f"{quote(region)} is not a region Circlekeeper knows. Regions it knows: {codes}.",
+                f"{what} is not a region Circlekeeper knows. Regions it knows: {codes}.",
                 "region:GB",
             )
         async with self._db.transaction() as tx:

@@ -20,9 +20,7 @@ Each feature keeps its handlers in its own package and attaches one subgroup, a
         CircleFacilitation.attach(bot)
 
 This extension loads before the features (`bot.app.EXTENSIONS`). The top-level group is
-created per bot, never at import time: tests start many bots in one process. The classes
-live in `_group.py`: `load_extension` runs this module afresh for every bot, and an
-`isinstance` check needs one class.
+created per bot, never at import time: tests start many bots in one process.
 """
 
 from __future__ import annotations

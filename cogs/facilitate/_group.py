@@ -27,7 +27,7 @@ class FacilitatorGroup(app_commands.Group):
     """A feature's subgroup under `/facilitate`. Every command in it runs only for
     facilitators: Manage Server, or the server's facilitator role."""
 
-    def __init__(self, bot: CircleBot, parent: Facilitate) -> None:
+    def __init__(self, bot: CircleBot, parent: app_commands.Group) -> None:
         super().__init__(parent=parent)
         self.bot = bot
 
@@ -40,8 +40,8 @@ class FacilitatorGroup(app_commands.Group):
         return await require_facilitator(interaction)
 
 
-def facilitate_group(bot: CircleBot) -> Facilitate:
+def facilitate_group(bot: CircleBot) -> app_commands.Group:
     group = bot.tree.get_command(NAME)
-    if not isinstance(group, Facilitate):
+    if not isinstance(group, app_commands.Group):
         raise RuntimeError("load cogs.facilitate before the extensions that attach to /facilitate")
     return group
