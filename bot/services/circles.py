@@ -14,6 +14,7 @@ from bot.storage.database import Database
 from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import guilds as guilds_repo
+from bot.text import quote
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ class CircleService:
                 zone = await guilds_repo.guild_setting(tx, guild_id, "default_timezone") or "UTC"
             if await circles_repo.by_name(tx, guild_id, name) is not None:
                 raise ValidationError(
-                    f"This server already has a circle called “{name}”. Choose another name.",
-                    f"/circle create name:{name} (Thursdays)",
+                    f"This server already has a circle called {quote(name)}. Choose another name.",
+                    f"/facilitate circle create name:{name} (Thursdays)",
                 )
             circle = await circles_repo.create(tx, guild_id, name, channel_id, zone, now)
             await guilds_repo.set_guild_setting(tx, guild_id, "default_timezone", zone)
@@ -71,13 +72,15 @@ class CircleService:
                 if circle is None:
                     known = await circles_repo.names(tx, guild_id, "", limit=5)
                     raise ValidationError(
-                        f"There is no circle called “{name.strip()}” in this server."
+                        f"There is no circle called {quote(name)} in this server."
                         + (
                             f" Circles here: {', '.join(known)}."
                             if known
-                            else " Create one with `/circle create`."
+                            else " Create one with `/facilitate circle create`."
                         ),
-                        f"circle:{known[0]}" if known else "/circle create name:Tuesday Evenings",
+                        f"circle:{known[0]}"
+                        if known
+                        else "/facilitate circle create name:Tuesday Evenings",
                     )
                 return circle
             here = await circles_repo.by_channel(tx, guild_id, channel_id) if channel_id else []
@@ -87,7 +90,7 @@ class CircleService:
         if not known:
             raise ValidationError(
                 "This server has no circles yet. A facilitator can create one.",
-                "/circle create name:Tuesday Evenings",
+                "/facilitate circle create name:Tuesday Evenings",
             )
         raise ValidationError(
             "Which circle? Name it (this channel belongs to "

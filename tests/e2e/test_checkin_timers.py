@@ -108,7 +108,7 @@ async def timers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Time
 
 async def _schedule(env: Timers, name: str, channel: Channel, **options: str) -> None:
     reply = await env.facilitator.run(
-        "/checkin schedule", channel=channel, options={"circle": name, **options}
+        "/facilitate checkin schedule", channel=channel, options={"circle": name, **options}
     )
     assert reply.ephemeral and reply.content.startswith(f"**{name}**: "), reply.describe()
 
@@ -173,7 +173,7 @@ async def test_a_scheduled_round_opens_at_its_time_and_closes_on_time(timers: Ti
 
 async def _schedule_off(env: Timers, name: str, channel: Channel) -> None:
     reply = await env.facilitator.run(
-        "/checkin schedule", channel=channel, options={"circle": name, "days": "off"}
+        "/facilitate checkin schedule", channel=channel, options={"circle": name, "days": "off"}
     )
     assert reply.ephemeral and "are off" in reply.content
 
@@ -182,7 +182,9 @@ async def test_a_restart_mid_round_keeps_the_button_and_the_close_time(timers: T
     env = timers
     env.clock.set(datetime(2026, 7, 6, 12, 0, tzinfo=UTC))
     channel = await _circle(env, "Restart Circle")
-    opened = await env.facilitator.run("/checkin now", circle="Restart Circle", channel=channel)
+    opened = await env.facilitator.run(
+        "/facilitate checkin now", circle="Restart Circle", channel=channel
+    )
     assert opened.ephemeral, opened.describe()
     circle = await circle_named(env.live, env.guild.id, "Restart Circle")
     round_ = await open_round(env.live, circle)

@@ -27,7 +27,9 @@ async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced
 
             async with running_bot(server, db_path, clock=clock) as first:
                 assert first.last_sync_skipped is False
-                created = await ada.run("/circle create", name="Restart Circle", channel=channel)
+                created = await ada.run(
+                    "/facilitate circle create", name="Restart Circle", channel=channel
+                )
                 assert "Created" in created.content
                 agreement = await sam.run("/circle join", circle="Restart Circle", channel=channel)
                 assert agreement.buttons == ["I agree"]
