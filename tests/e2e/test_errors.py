@@ -20,7 +20,7 @@ from bot.errors import ValidationError
 from bot.logging_setup import SecretFilter, configure_logging
 from bot.replies import SORRY
 from bot.ui.base import SafeView
-from tests.e2e.conftest import World
+from tests.e2e.conftest import Stage, World
 
 MEMBER_TEXT = "my private words 7f3a: I can't cope with my landlord"
 
@@ -64,12 +64,12 @@ class Failing(commands.Cog):
 
 
 @pytest.fixture(scope="module")
-async def failing(world: World) -> AsyncIterator[None]:
-    await world.bot.add_cog(Failing())
-    await world.bot.tree.sync()
+async def failing(stage: Stage) -> AsyncIterator[None]:
+    await stage.bot.add_cog(Failing())
+    await stage.bot.tree.sync()
     yield
-    await world.bot.remove_cog("Failing")
-    await world.bot.tree.sync()
+    await stage.bot.remove_cog("Failing")
+    await stage.bot.tree.sync()
 
 
 @pytest.fixture
