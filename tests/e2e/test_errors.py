@@ -198,6 +198,12 @@ async def test_a_refusal_is_short_private_with_an_example_and_not_logged_as_an_e
 
 
 async def test_the_bot_keeps_working_after_errors(world: World, failing: None) -> None:
+    for command in ("/test-boom", "/test-boom-late", "/test-boom-after-answer"):
+        await world.sam.run(command, text=MEMBER_TEXT, channel=world.channel)
+    shown = await world.sam.run("/test-view", channel=world.channel)
+    exploded = await world.sam.click("Explode", message=shown)
+    assert exploded.content == SORRY
+
     reply = await world.sam.run("/ping", channel=world.channel)
     assert "Circlekeeper is here" in reply.content
     crisis = await world.sam.run("/crisis", region="GB", channel=world.channel)

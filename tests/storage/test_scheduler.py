@@ -84,6 +84,20 @@ async def test_a_failing_handler_keeps_the_job_for_the_next_start(tmp_path: Path
             assert await jobs_repo.get(tx, "will-fail:1") is not None
         await scheduler.shutdown()
 
+        seen: list[str] = []
+
+        async def fixed(job: StoredJob) -> None:
+            seen.append(job.job_id)
+
+        next_start = JobScheduler(db, clock)
+        next_start.register("test", fixed)
+        assert await next_start.start() == 1
+        await _wait_for(lambda: next_start.runs == 1)
+        await next_start.shutdown()
+        assert seen == ["will-fail:1"]
+        async with db.read() as tx:
+            assert await jobs_repo.get(tx, "will-fail:1") is None
+
 
 async def test_a_job_fired_and_run_due_at_once_runs_its_handler_once(tmp_path: Path) -> None:
     clock = SystemClock()
