@@ -140,7 +140,8 @@ class Outbox:
         event = self._finished.setdefault(delivery_id, asyncio.Event())
         self.kick()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await event.wait()
         async with self.db.read() as tx:
             delivery = await repo.get(tx, delivery_id)
         if delivery is None or delivery.delivered:
@@ -163,8 +164,11 @@ class Outbox:
             except Exception as error:  # the worker must outlive any one bad pass
                 log.error("Outbox pass failed\n%s", redacted_traceback(error))
             idle = await self._idle_seconds()
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can hang when a cancel
+            # (bot shutdown) races its timeout.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kicked.wait(), idle)
+                async with asyncio.timeout(idle):
+                    await self._kicked.wait()
             self._kicked.clear()
 
     async def _idle_seconds(self) -> float:

@@ -1,13 +1,16 @@
 """End-to-end fixtures: the local Discord server and the real Circlekeeper bot.
 
-One server and one bot per test module (modules stay isolated; startup is well under a
-second). The bot's clock is a FakeClock starting now: tests move time with
+One server and one bot per test module (`stage`: startup takes most of a second), and a
+fresh server ("guild") with fresh members and a fresh channel for every test (`world`),
+so no test sees what another stored, whatever order they run in. The bot's clock is a
+FakeClock starting now, shared by the module's tests: tests move it with
 `world.advance(...)`, which also runs every persisted job that became due.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,17 +20,27 @@ import discord.http
 import pytest
 
 from bot.app import CircleBot
-from bot.clock import FakeClock
+from bot.clock import Clock, FakeClock
 from bot.localdiscord import Channel, Guild, LocalDiscord, Member
 from bot.sandbox.harness import running_bot
 from tests.e2e.strict import assert_spec_clean, strict_server
 
 
 @dataclass
+class Stage:
+    """What a module's tests share: the local server, the running bot and its clock."""
+
+    server: LocalDiscord
+    bot: CircleBot
+    clock: Clock
+    db_path: Path
+
+
+@dataclass
 class World:
     server: LocalDiscord
     bot: CircleBot
-    clock: FakeClock
+    clock: Clock
     guild: Guild
     facilitator: Member
     sam: Member
@@ -38,6 +51,7 @@ class World:
 
     async def advance(self, delta: timedelta) -> int:
         """Move the bot's clock and run whatever became due."""
+        assert isinstance(self.clock, FakeClock), "only a FakeClock can be moved"
         self.clock.advance(delta)
         return await run_due(self.bot)
 
@@ -49,22 +63,44 @@ async def run_due(bot: CircleBot) -> int:
     return ran
 
 
-@pytest.fixture(scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+@asynccontextmanager
+async def open_stage(directory: Path, clock: Clock | None = None) -> AsyncIterator[Stage]:
+    """A local server and the real bot on a new database in `directory`."""
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    db_path = tmp_path_factory.mktemp("e2e") / "circlekeeper.db"
-    clock = FakeClock()
+    db_path = directory / "circlekeeper.db"
+    clock = clock or FakeClock()
     async with strict_server() as server:
-        guild = server.create_guild("Sandbox")
-        facilitator = guild.add_member("Ada", manage_guild=True)
-        sam, kai, noor = (guild.add_member(name) for name in ("Sam", "Kai", "Noor"))
-        channel = guild.create_text_channel("tuesday-circle")
         try:
             async with running_bot(server, db_path, clock=clock) as bot:
                 await server.wait_until_connected()
-                yield World(
-                    server, bot, clock, guild, facilitator, sam, kai, noor, channel, db_path
-                )
+                yield Stage(server, bot, clock, db_path)
             assert_spec_clean(server)
         finally:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+@pytest.fixture(scope="module")
+async def stage(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stage]:
+    async with open_stage(tmp_path_factory.mktemp("e2e")) as shared:
+        yield shared
+
+
+async def new_world(stage: Stage) -> World:
+    """A server of its own on the shared stage: a facilitator, three members, one channel."""
+    server, bot = stage.server, stage.bot
+    guild = server.create_guild("Sandbox")
+    facilitator = guild.add_member("Ada", manage_guild=True)
+    sam, kai, noor = (guild.add_member(name) for name in ("Sam", "Kai", "Noor"))
+    channel = guild.create_text_channel("tuesday-circle")
+    await server.wait_for(
+        lambda: bot.get_channel(channel.id) is not None,
+        message=f"the bot never saw the new server {guild.id}",
+    )
+    return World(
+        server, bot, stage.clock, guild, facilitator, sam, kai, noor, channel, stage.db_path
+    )
+
+
+@pytest.fixture
+async def world(stage: Stage) -> World:
+    return await new_world(stage)

@@ -1,6 +1,6 @@
 """Scheduled rounds against the clock: opening and closing on time, DST, restarts.
 
-This module runs its own local server and restarts the real bot on the same database
+Each test runs its own local server and restarts the real bot on the same database
 and server. The FakeClock is set to fixed dates; every persisted job that became due is
 run with `run_due()`, as APScheduler would at start or at the job's time.
 """
@@ -81,10 +81,11 @@ class Timers:
         return self.guild.create_text_channel(name)
 
 
-@pytest.fixture(scope="module")
-async def timers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Timers]:
+@pytest.fixture
+async def timers(tmp_path: Path) -> AsyncIterator[Timers]:
+    """A server, a bot and a database of each test's own: tests set the clock to fixed dates."""
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    db_path = tmp_path_factory.mktemp("timers") / "circlekeeper.db"
+    db_path = tmp_path / "circlekeeper.db"
     clock = FakeClock(datetime(2026, 2, 2, 12, 0, tzinfo=UTC))
     async with strict_server() as server:
         guild = server.create_guild("Timers")

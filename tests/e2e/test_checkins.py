@@ -468,7 +468,9 @@ async def test_privacy_export_has_check_ins_decrypted_and_delete_removes_them(
     asked = await member.run("/privacy delete", channel=channel)
     assert asked.ephemeral
     erased = await member.click("Erase everything", message=asked)
-    assert erased.response_type is not None
+    message = erased.message
+    assert message is not None, erased.describe()
+    await world.server.wait_for(lambda: message.content.startswith("Done. Erased"))
     assert await answers_of(world.bot, round_.id) == []
     async with world.bot.resources.db.read() as tx:
         assert (

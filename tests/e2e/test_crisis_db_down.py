@@ -1,6 +1,6 @@
 """`/crisis` answers with the shipped lines when the database stalls or is gone.
 
-Its own module (and so its own bot and database): the last test closes the database.
+Each test has a bot and a database of its own (`stage` below): one of them closes the database.
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +17,14 @@ import pytest
 from bot.localdiscord import Member
 from bot.replies import SORRY
 from bot.ui.crisis import PEER_SUPPORT_NOTE
-from tests.e2e.conftest import World
+from tests.e2e.conftest import Stage, World, open_stage
 from tests.e2e.embed_text import text_of
+
+
+@pytest.fixture
+async def stage(tmp_path: Path) -> AsyncIterator[Stage]:
+    async with open_stage(tmp_path) as own:
+        yield own
 
 
 async def server_with_extras(world: World, name: str) -> tuple[Member, Member]:

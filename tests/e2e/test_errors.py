@@ -20,7 +20,7 @@ from bot.errors import ValidationError
 from bot.logging_setup import SecretFilter, configure_logging
 from bot.replies import SORRY
 from bot.ui.base import SafeView
-from tests.e2e.conftest import World
+from tests.e2e.conftest import Stage, World
 
 MEMBER_TEXT = "my private words 7f3a: I can't cope with my landlord"
 
@@ -64,12 +64,12 @@ class Failing(commands.Cog):
 
 
 @pytest.fixture(scope="module")
-async def failing(world: World) -> AsyncIterator[None]:
-    await world.bot.add_cog(Failing())
-    await world.bot.tree.sync()
+async def failing(stage: Stage) -> AsyncIterator[None]:
+    await stage.bot.add_cog(Failing())
+    await stage.bot.tree.sync()
     yield
-    await world.bot.remove_cog("Failing")
-    await world.bot.tree.sync()
+    await stage.bot.remove_cog("Failing")
+    await stage.bot.tree.sync()
 
 
 @pytest.fixture
@@ -198,6 +198,12 @@ async def test_a_refusal_is_short_private_with_an_example_and_not_logged_as_an_e
 
 
 async def test_the_bot_keeps_working_after_errors(world: World, failing: None) -> None:
+    for command in ("/test-boom", "/test-boom-late", "/test-boom-after-answer"):
+        await world.sam.run(command, text=MEMBER_TEXT, channel=world.channel)
+    shown = await world.sam.run("/test-view", channel=world.channel)
+    exploded = await world.sam.click("Explode", message=shown)
+    assert exploded.content == SORRY
+
     reply = await world.sam.run("/ping", channel=world.channel)
     assert "Circlekeeper is here" in reply.content
     crisis = await world.sam.run("/crisis", region="GB", channel=world.channel)

@@ -120,7 +120,7 @@ def assert_fits(reply: Reply, what: str) -> None:
         assert message.content or message.embeds, f"{what}: an empty answer"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def circle_channel(world: World) -> Channel:
     channel = world.guild.create_text_channel("long-values")
     await create_circle(world.facilitator, CIRCLE, channel)

@@ -9,7 +9,7 @@ import pytest
 from bot.checks import FACILITATOR_REFUSAL
 from bot.domain.crisis import LOCAL_EXAMPLE
 from bot.errors import ValidationError
-from bot.localdiscord import CommandHidden, DriverError, Member
+from bot.localdiscord import Channel, CommandHidden, DriverError, Member
 from bot.replies import SORRY
 from bot.ui.crisis import ALERTS_NOTE, FROM_THIS_SERVER
 from tests.e2e.conftest import World
@@ -26,6 +26,28 @@ SUBCOMMANDS: list[tuple[str, dict[str, Any]]] = [
 
 async def stored_names(world: World) -> list[str]:
     return [r.name for r in await world.bot.resources.services.crisis.list_local(world.guild.id)]
+
+
+async def add_resource(world: World, name: str, how: str) -> None:
+    reply = await world.facilitator.run(
+        "/facilitate crisis add", name=name, how=how, channel=world.channel
+    )
+    assert reply.ephemeral and f"Added **{name}**" in reply.content, reply.describe()
+
+
+async def private_channel(world: World, name: str = "facilitators") -> Channel:
+    """A channel only the bot and facilitators can see, known to the bot."""
+    channel = world.guild.create_text_channel(name)
+    channel.hide_from_everyone()
+    await world.server.wait_for(lambda: world.bot.get_channel(channel.id) is not None)
+    return channel
+
+
+async def alerts_to(world: World, channel: Channel) -> None:
+    reply = await world.facilitator.run(
+        "/facilitate crisis alerts", channel=world.channel, options={"channel": channel}
+    )
+    assert reply.ephemeral and f"<#{channel.id}>" in reply.content, reply.describe()
 
 
 async def listing(world: World) -> str:
@@ -49,6 +71,7 @@ async def test_facilitate_crisis_is_hidden_from_a_plain_member(
 async def test_facilitate_crisis_refuses_a_plain_member_at_run_time(
     world: World, command: str, options: dict[str, Any]
 ) -> None:
+    await add_resource(world, "Riverside Warmline", "call 555-0100")
     before = await stored_names(world)
     reply = await world.sam.run(command, channel=world.channel, force=True, **options)
 
@@ -214,6 +237,7 @@ async def test_add_list_and_show_local_resources_after_the_shipped_lines(world: 
 
 
 async def test_a_duplicate_name_is_refused(world: World) -> None:
+    await add_resource(world, "Riverside Warmline", "call 555-0100")
     reply = await world.facilitator.run(
         "/facilitate crisis add", name="riverside   warmline", how="call 1", channel=world.channel
     )
@@ -224,6 +248,8 @@ async def test_a_duplicate_name_is_refused(world: World) -> None:
 
 
 async def test_remove_autocomplete_offers_the_servers_resources(world: World) -> None:
+    await add_resource(world, "Riverside Warmline", "call 555-0100")
+    await add_resource(world, "Campus Nightline", "text 555-0101")
     choices = await world.facilitator.autocomplete(
         "/facilitate crisis remove", "name", "river", channel=world.channel
     )
@@ -231,6 +257,8 @@ async def test_remove_autocomplete_offers_the_servers_resources(world: World) ->
 
 
 async def test_remove_takes_a_resource_off_crisis(world: World) -> None:
+    await add_resource(world, "Riverside Warmline", "call 555-0100")
+    await add_resource(world, "Campus Nightline", "text 555-0101")
     reply = await world.facilitator.run(
         "/facilitate crisis remove", name="Campus Nightline", channel=world.channel
     )
@@ -296,6 +324,7 @@ async def test_an_over_long_name_never_reaches_storage(world: World) -> None:
 
 
 async def test_a_server_can_list_at_most_ten_resources(world: World) -> None:
+    await add_resource(world, "Riverside Warmline", "call 555-0100")
     existing = len(await stored_names(world))
     for n in range(10 - existing):
         reply = await world.facilitator.run(
@@ -326,6 +355,7 @@ async def test_crisis_still_answers_when_reading_local_resources_fails(
 ) -> None:
     from bot.storage.repositories import local_resources
 
+    await add_resource(world, "Riverside Warmline", "call 555-0100")
     # A change through /facilitate crisis makes the next /crisis read the database again.
     await world.facilitator.run("/facilitate crisis region", region="GB", channel=world.channel)
 
@@ -356,9 +386,7 @@ async def _screen(world: World, member: Member, text: str) -> bool:
 
 
 async def test_alerts_are_off_by_default_and_nothing_is_posted(world: World) -> None:
-    facilitators = world.guild.create_text_channel("facilitators")
-    facilitators.hide_from_everyone()
-    await world.server.wait_for(lambda: world.bot.get_channel(facilitators.id) is not None)
+    facilitators = await private_channel(world)
 
     assert await _screen(world, world.kai, "I want to end it all")
     assert facilitators.messages == []
@@ -370,7 +398,7 @@ async def test_alerts_are_off_by_default_and_nothing_is_posted(world: World) -> 
 async def test_alerts_on_post_a_private_note_naming_the_member_not_quoting_them(
     world: World,
 ) -> None:
-    facilitators = world.guild.channel("facilitators")
+    facilitators = await private_channel(world)
     reply = await world.facilitator.run(
         "/facilitate crisis alerts", channel=world.channel, options={"channel": facilitators}
     )
@@ -400,7 +428,10 @@ async def test_alerts_on_post_a_private_note_naming_the_member_not_quoting_them(
 
 
 async def test_alerts_off_stops_the_notes(world: World) -> None:
-    facilitators = world.guild.channel("facilitators")
+    facilitators = await private_channel(world)
+    await alerts_to(world, facilitators)
+    assert await _screen(world, world.kai, "I want to end it all")
+    await world.server.wait_for(lambda: facilitators.messages, message="no support alert")
     before = len(facilitators.messages)
     reply = await world.facilitator.run("/facilitate crisis alerts", channel=world.channel)
     assert reply.ephemeral and reply.content == "Support alerts are off."
@@ -412,10 +443,8 @@ async def test_alerts_off_stops_the_notes(world: World) -> None:
 
 
 async def test_a_failed_alert_still_shows_the_author_the_card(world: World) -> None:
-    facilitators = world.guild.channel("facilitators")
-    await world.facilitator.run(
-        "/facilitate crisis alerts", channel=world.channel, options={"channel": facilitators}
-    )
+    facilitators = await private_channel(world)
+    await alerts_to(world, facilitators)
     facilitators.deny_bot(1 << 11)  # SEND_MESSAGES
     before = len(facilitators.messages)
     assert await _screen(world, world.kai, "I want to kill myself")
@@ -450,11 +479,8 @@ async def test_list_of_ten_resources_at_full_length_fits_discords_limits(world: 
 
 
 async def test_alerts_never_fire_for_negations_or_dms(world: World) -> None:
-    facilitators = world.guild.channel("facilitators")
-    facilitators.record.denied.pop(world.server.state.bot.id, None)
-    await world.facilitator.run(
-        "/facilitate crisis alerts", channel=world.channel, options={"channel": facilitators}
-    )
+    facilitators = await private_channel(world)
+    await alerts_to(world, facilitators)
     before = len(facilitators.messages)
     safety = world.bot.resources.services.safety
 

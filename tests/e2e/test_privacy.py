@@ -17,12 +17,13 @@ import pytest
 
 from bot.domain.checkins import Visibility
 from bot.domain.circles import Circle
-from bot.localdiscord import Guild, Member
+from bot.localdiscord import Channel, Guild, Member, Reply
 from bot.replies import SORRY
 from bot.services.privacy import GUILD_DATA_GRACE, PURGE_JOB_KIND
 from bot.storage import member_data
 from bot.storage.repositories import jobs as jobs_repo
 from tests.e2e.conftest import World
+from tests.member_data_seed import member_row_counts, note_of, seed_guild, seed_member
 
 SAM_NOTE_HOME = "slept badly, worried about the exam"
 SAM_NOTE_AWAY = "better after the walk with my sister"
@@ -47,6 +48,16 @@ async def export_of(member: Member, *, dm: bool = False) -> dict[str, Any]:
     return document
 
 
+async def outcome(world: World, pressed: Reply) -> str:
+    """What the erase confirmation finally says: it shows "Erasing…" first, then is edited."""
+    message = pressed.message
+    assert message is not None, pressed.describe()
+    await world.server.wait_for(
+        lambda: not message.content.startswith("Erasing"), message="the erase never finished"
+    )
+    return message.content
+
+
 async def rows_about(world: World, user_id: int) -> dict[str, list[dict[str, Any]]]:
     """Everything stored about a member, read through the data-rights registry."""
     async with world.bot.resources.db.read() as tx:
@@ -65,15 +76,34 @@ async def guild_rows(world: World, guild_id: int) -> dict[str, int]:
     }
 
 
-@pytest.fixture(scope="module")
-async def seeded(world: World) -> Seeded:
-    services = world.bot.resources.services
+async def second_server(world: World) -> tuple[Guild, Member, Channel]:
+    """Another server with Sam and Kai in it, known to the bot."""
     other = world.server.create_guild("Second Server")
     other_admin = other.add_member("Bea", manage_guild=True)
     other.add_member(world.sam.user)
     other.add_member(world.kai.user)
     other_channel = other.create_text_channel("thursday-circle")
     await world.server.wait_for(lambda: world.bot.get_channel(other_channel.id) is not None)
+    return other, other_admin, other_channel
+
+
+@pytest.fixture
+async def every_table(world: World) -> Guild:
+    """Sam and Kai have a row in every registered member table, in two servers
+    (seeded from the registry: a new table without a recipe fails here)."""
+    other, _, other_channel = await second_server(world)
+    db, cipher = world.bot.resources.db, world.bot.resources.cipher
+    for guild_id, channel_id in ((world.guild.id, world.channel.id), (other.id, other_channel.id)):
+        seed = await seed_guild(db, guild_id, channel_id)
+        for member in (world.sam, world.kai):
+            await seed_member(db, cipher, seed, member.id)
+    return other
+
+
+@pytest.fixture
+async def seeded(world: World) -> Seeded:
+    services = world.bot.resources.services
+    other, other_admin, other_channel = await second_server(world)
 
     home = await services.circles.create(
         world.guild.id, "Tuesday", world.channel.id, "Europe/London", world.facilitator.id
@@ -154,6 +184,23 @@ async def test_export_holds_the_members_rows_across_both_servers_decrypted(
     )
 
 
+async def test_export_has_a_row_from_every_registered_table_decrypted(
+    world: World, every_table: Guild
+) -> None:
+    document = await export_of(world.sam)
+
+    tables = document["tables"]
+    assert set(tables) == {entry.table for entry in member_data.MEMBER_TABLES}
+    assert {row["note"] for row in tables["checkins"]} == {
+        note_of(world.sam.id, world.guild.id),
+        note_of(world.sam.id, every_table.id),
+    }
+    for entry in member_data.MEMBER_TABLES:
+        for row in tables[entry.table]:
+            assert world.sam.id in [row[column] for column in entry.member_columns], entry.table
+    assert note_of(world.kai.id, world.guild.id) not in json.dumps(document)
+
+
 async def test_export_reply_counts_the_records_and_works_in_dms(
     world: World, seeded: Seeded
 ) -> None:
@@ -228,8 +275,10 @@ async def test_a_failed_erase_changes_nothing_and_says_so(
     reply = await world.sam.run("/privacy delete", channel=world.channel)
     pressed = await world.sam.click("Erase everything", message=reply)
 
-    assert pressed.message is not None
-    assert pressed.message.content.startswith("Nothing was erased")
+    assert await outcome(world, pressed) == (
+        "Nothing was erased: something went wrong on our side. "
+        "Please try `/privacy delete` again in a moment."
+    )
     assert pressed.followups and pressed.followups[-1].content == SORRY
     assert pressed.followups[-1].ephemeral
     assert await rows_about(world, world.sam.id) == sam_before
@@ -237,29 +286,41 @@ async def test_a_failed_erase_changes_nothing_and_says_so(
 
 
 async def test_erase_everything_removes_every_row_about_the_member_in_both_servers(
-    world: World, seeded: Seeded
+    world: World, seeded: Seeded, every_table: Guild
 ) -> None:
+    db = world.bot.resources.db
+    assert all((await member_row_counts(db, world.sam.id)).values())
     kai_before = await rows_about(world, world.kai.id)
-    facilitators_before = await count_rows(world, "circle_facilitators", "1 = 1", ())
+    guilds = (world.guild.id, seeded.other_guild.id, every_table.id)
+    circles_before = [
+        await count_rows(world, "circles", "guild_id = ?", (guild,)) for guild in guilds
+    ]
+    facilitators_before = [
+        await count_rows(
+            world, "circle_facilitators", "guild_id = ? AND user_id != ?", (g, world.sam.id)
+        )
+        for g in guilds
+    ]
     reply = await world.sam.run("/privacy delete", channel=world.channel)
     sam_rows = sum(len(rows) for rows in (await rows_about(world, world.sam.id)).values())
-    assert sam_rows >= 5
 
     done = await world.sam.click("Erase everything", message=reply)
+    assert (await outcome(world, done)).startswith(f"Done. Erased {sam_rows} record(s) about you")
     assert done.message is not None
-    assert done.message.content.startswith(f"Done. Erased {sam_rows} record(s) about you")
     assert done.message.buttons == []
     assert SORRY not in done.text
 
     assert await rows_about(world, world.sam.id) == {}
-    for entry in member_data.MEMBER_TABLES:
-        for column in entry.member_columns:
-            assert await count_rows(world, entry.table, f"{column} = ?", (world.sam.id,)) == 0
+    assert set((await member_row_counts(db, world.sam.id)).values()) == {0}
     assert (await export_of(world.sam))["tables"] == {}
-    # Everyone else is untouched: Kai's rows in both servers, the circles, the facilitators.
+    # Everyone else is untouched: Kai's rows in every server, the circles, the facilitators.
     assert await rows_about(world, world.kai.id) == kai_before
-    assert await count_rows(world, "circles", "1 = 1", ()) == 2
-    assert await count_rows(world, "circle_facilitators", "1 = 1", ()) == facilitators_before
+    assert [
+        await count_rows(world, "circles", "guild_id = ?", (guild,)) for guild in guilds
+    ] == circles_before
+    assert [
+        await count_rows(world, "circle_facilitators", "guild_id = ?", (guild,)) for guild in guilds
+    ] == facilitators_before
     kai_export = await export_of(world.kai)
     assert KAI_NOTE in json.dumps(kai_export, ensure_ascii=False)
 
@@ -267,8 +328,7 @@ async def test_erase_everything_removes_every_row_about_the_member_in_both_serve
 async def test_delete_works_in_dms_with_nothing_stored(world: World) -> None:
     reply = await world.noor.run("/privacy delete", dm=True)
     done = await world.noor.click("Erase everything", message=reply)
-    assert done.message is not None
-    assert done.message.content.startswith("Done. Erased 0 record(s)")
+    assert (await outcome(world, done)).startswith("Done. Erased 0 record(s)")
 
 
 # -- a server removes the bot -------------------------------------------------------------

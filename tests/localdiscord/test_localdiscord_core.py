@@ -71,6 +71,7 @@ async def test_defer_then_followups(world: World) -> None:
 
 
 async def test_transcript_renders(world: World) -> None:
+    await world.sam.run("/crisis", region="UK")
     text = "\n".join(format_event(e) for e in world.server.transcript.events)
     assert "Sam ▸ /crisis region:UK" in text
     assert "only Sam sees this" in text

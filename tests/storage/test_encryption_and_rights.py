@@ -15,6 +15,15 @@ from bot.storage.database import Database
 from bot.storage.keys import rotate_key, verify_key
 from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
+from tests.member_data_seed import (
+    GuildSeed,
+    MissingRecipe,
+    guild_row_counts,
+    member_row_counts,
+    note_of,
+    seed_guild,
+    seed_member,
+)
 
 NOW = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
 ALICE, BOB = 1001, 1002
@@ -156,3 +165,90 @@ def test_key_file_is_owner_only(tmp_path: Path) -> None:
     key = load_or_create_key(None, key_path)
     assert key_path.stat().st_mode & 0o777 == 0o600
     assert load_or_create_key(None, key_path) == key
+
+
+# -- every registered table ------------------------------------------------------------------
+
+
+async def _every_table(db: Database, cipher: TextCipher) -> dict[int, GuildSeed]:
+    """Alice and Bob have a row in every member table in two servers; each server has a row
+    in every guild table."""
+    seeds = {guild: await seed_guild(db, guild, 10 + guild) for guild in (1, 2)}
+    for seed in seeds.values():
+        for user in (ALICE, BOB):
+            await seed_member(db, cipher, seed, user)
+    return seeds
+
+
+async def test_seeding_refuses_a_registered_table_without_a_recipe(
+    db: Database, cipher: TextCipher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = await seed_guild(db, 1, 11)
+    monkeypatch.setattr(
+        member_data,
+        "MEMBER_TABLES",
+        (*member_data.MEMBER_TABLES, member_data.MemberTable("buddy_pairs", ("buddy_id",), "x")),
+    )
+    with pytest.raises(MissingRecipe, match="buddy_pairs"):
+        await seed_member(db, cipher, seed, ALICE)
+    monkeypatch.setattr(
+        member_data, "GUILD_TABLES", (*member_data.GUILD_TABLES, member_data.GuildTable("talks"))
+    )
+    with pytest.raises(MissingRecipe, match="talks"):
+        await seed_guild(db, 2, 12)
+
+
+async def test_export_has_a_row_from_every_member_table_with_notes_decrypted(
+    db: Database, cipher: TextCipher
+) -> None:
+    await _every_table(db, cipher)
+    assert all(await member_row_counts(db, ALICE)), await member_row_counts(db, ALICE)
+    async with db.read() as tx:
+        export = await member_data.export_member(tx, cipher, ALICE)
+    document = json.loads(member_data.export_json(ALICE, export, NOW.isoformat()))
+
+    assert set(document["tables"]) == {entry.table for entry in member_data.MEMBER_TABLES}
+    assert {row["note"] for row in document["tables"]["checkins"]} == {
+        note_of(ALICE, 1),
+        note_of(ALICE, 2),
+    }
+    for entry in member_data.MEMBER_TABLES:
+        for row in document["tables"][entry.table]:
+            assert ALICE in [row[column] for column in entry.member_columns], entry.table
+    assert str(BOB) not in json.dumps(document)
+
+
+async def test_delete_leaves_no_row_about_the_member_in_any_table_and_keeps_others(
+    db: Database, cipher: TextCipher
+) -> None:
+    await _every_table(db, cipher)
+    bob_before = await member_row_counts(db, BOB)
+    async with db.read() as tx:
+        bob_export = await member_data.export_member(tx, cipher, BOB)
+    alice_rows = sum((await member_row_counts(db, ALICE)).values())
+
+    async with db.transaction() as tx:
+        assert await member_data.delete_member(tx, ALICE) == alice_rows
+
+    assert await member_row_counts(db, ALICE) == dict.fromkeys(bob_before, 0)
+    assert await member_row_counts(db, BOB) == bob_before
+    async with db.read() as tx:
+        assert await member_data.export_member(tx, cipher, ALICE) == {}
+        assert await member_data.export_member(tx, cipher, BOB) == bob_export
+
+
+async def test_purge_empties_every_guild_table_of_that_server_only(
+    db: Database, cipher: TextCipher
+) -> None:
+    await _every_table(db, cipher)
+    assert all((await guild_row_counts(db, 1)).values()), await guild_row_counts(db, 1)
+    other_before = await guild_row_counts(db, 2)
+
+    async with db.transaction() as tx:
+        await member_data.purge_guild(tx, 1)
+
+    assert await guild_row_counts(db, 1) == dict.fromkeys(other_before, 0)
+    assert await guild_row_counts(db, 2) == other_before
+    async with db.read() as tx:
+        alice = await member_data.export_member(tx, cipher, ALICE)
+    assert {row["note"] for row in alice["checkins"]} == {note_of(ALICE, 2)}

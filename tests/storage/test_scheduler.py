@@ -83,3 +83,45 @@ async def test_a_failing_handler_keeps_the_job_for_the_next_start(tmp_path: Path
         async with db.read() as tx:
             assert await jobs_repo.get(tx, "will-fail:1") is not None
         await scheduler.shutdown()
+
+        seen: list[str] = []
+
+        async def fixed(job: StoredJob) -> None:
+            seen.append(job.job_id)
+
+        next_start = JobScheduler(db, clock)
+        next_start.register("test", fixed)
+        assert await next_start.start() == 1
+        await _wait_for(lambda: next_start.runs == 1)
+        await next_start.shutdown()
+        assert seen == ["will-fail:1"]
+        async with db.read() as tx:
+            assert await jobs_repo.get(tx, "will-fail:1") is None
+
+
+async def test_a_job_fired_and_run_due_at_once_runs_its_handler_once(tmp_path: Path) -> None:
+    clock = SystemClock()
+    started, release = asyncio.Event(), asyncio.Event()
+    seen: list[str] = []
+
+    async def slow(job: StoredJob) -> None:
+        seen.append(job.job_id)
+        started.set()
+        await release.wait()
+
+    async with await Database.open(tmp_path / "once.db") as db:
+        await db.migrate()
+        scheduler = JobScheduler(db, clock)
+        scheduler.register("test", slow)
+        await scheduler.schedule("due:1", "test", clock.now() - timedelta(seconds=1))
+
+        racing = asyncio.gather(scheduler.run_due(), scheduler.run_due(), scheduler._fire("due:1"))
+        await asyncio.wait_for(started.wait(), 5.0)
+        for _ in range(20):  # let the other two reach the job while the first is inside it
+            await asyncio.sleep(0)
+        release.set()
+        assert sorted(await racing) == [0, 0, 1]
+        assert seen == ["due:1"]
+        assert await scheduler.run_due() == 0  # and it is gone from the database
+        assert seen == ["due:1"]
+        await scheduler.shutdown()

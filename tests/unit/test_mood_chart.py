@@ -41,7 +41,7 @@ def test_renders_in_a_local_zone() -> None:
     assert decode(png)[:2] == (400, 800)
 
 
-async def test_renders_concurrently_off_the_loop() -> None:
+async def test_concurrent_renders_in_threads_are_identical() -> None:
     data = points(50)
     stats = mood_stats(data, NOW, 90)
     pngs = await asyncio.gather(
