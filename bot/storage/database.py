@@ -90,30 +90,64 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+class DatabaseBusy(Exception):
+    """A write could not begin: another writer held the database too long. Nothing was written."""
+
+
+BUSY_TIMEOUT_MS = 5000
+WRITE_ATTEMPTS = 2  # a write gives up after about 10 s of another process holding the lock
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    """A writer connection, and a reader connection so reads never wait behind a write.
+
+    With WAL, readers see the last committed state while a writer works or waits for the
+    lock; so a command that only reads answers at once even when another process holds the
+    write lock. (An in-memory database has one connection for both.)
+    """
+
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, reader: aiosqlite.Connection | None = None
+    ) -> None:
         self._conn = conn
+        self._reader = reader or conn
         self.path = path
         self._lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock() if reader is not None else self._lock
 
     @classmethod
     async def open(cls, path: Path) -> Database:
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        if str(path) == ":memory:":
+            return cls(await _connect(path), path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await _connect(path)
         try:
-            conn.row_factory = sqlite3.Row
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA busy_timeout=5000")
-            await conn.execute("PRAGMA synchronous=NORMAL")
+            reader = await _connect(path)
+            await reader.execute("PRAGMA query_only=ON")
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, path)
+        return cls(conn, path, reader)
 
     async def close(self) -> None:
         async with self._lock:
+            if self._reader is not self._conn:
+                async with self._read_lock:
+                    await self._reader.close()
             await self._conn.close()
 
     async def __aenter__(self) -> Database:
@@ -124,9 +158,13 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """A write transaction: committed on success, rolled back whole on any error."""
+        """A write transaction: committed on success, rolled back whole on any error.
+
+        Raises :class:`DatabaseBusy` (having written nothing) when another process holds
+        the write lock for longer than the busy timeout, twice.
+        """
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 yield Tx(self._conn)
             except BaseException:
@@ -135,10 +173,21 @@ class Database:
             else:
                 await self._conn.commit()
 
+    async def _begin(self) -> None:
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                log.warning("The database was locked by another writer; waiting again")
+        raise DatabaseBusy("another writer held the database lock")
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        async with self._lock:
-            yield Tx(self._conn)
+        async with self._read_lock:
+            yield Tx(self._reader)
 
     async def user_version(self) -> int:
         async with self.read() as tx:

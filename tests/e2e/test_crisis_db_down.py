@@ -49,7 +49,9 @@ async def test_crisis_answers_while_the_database_is_locked_by_a_stuck_transactio
     held, release = asyncio.Event(), asyncio.Event()
 
     async def hog() -> None:
-        async with world.bot.resources.db.transaction():
+        # A stuck writer alone no longer delays reads (they have their own connection),
+        # so the reader is held too: nothing can be read or written in time.
+        async with world.bot.resources.db.transaction(), world.bot.resources.db.read():
             held.set()
             await release.wait()
 
