@@ -115,6 +115,13 @@ class Channel:
         if self.server.gateway.sessions and not self.record.is_thread:
             self.server.spawn(self.server.dispatch("CHANNEL_UPDATE", self.record.payload(bot_id)))
 
+    def allow_bot(self, permissions: int) -> None:
+        """Take back a `deny_bot` here (an admin fixed the channel's permissions)."""
+        bot_id = self.server.state.bot.id
+        self.record.denied[bot_id] = self.record.denied.get(bot_id, 0) & ~permissions
+        if self.server.gateway.sessions and not self.record.is_thread:
+            self.server.spawn(self.server.dispatch("CHANNEL_UPDATE", self.record.payload(bot_id)))
+
     def hide_from_everyone(self, *, visible_to: tuple[Member, ...] = ()) -> None:
         """Make the channel private: @everyone loses View Channel here (a role overwrite);
         the bot and `visible_to` keep it through member overwrites, as an admin would set."""

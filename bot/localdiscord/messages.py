@@ -40,7 +40,7 @@ def not_found(what: str, code: int) -> ApiError:
 async def read_body(request: web.Request, state: State) -> tuple[dict[str, Any], list[Attachment]]:
     """Parse JSON or multipart (checked against the spec when the server does that);
     file parts become attachments in `files[n]` order."""
-    has_body = request.can_read_body
+    has_body = request.body_exists
     body, files = await _parse_body(request, state)
     check = request.app.get(BODY_CHECK)
     if check is not None and has_body:
@@ -51,7 +51,7 @@ async def read_body(request: web.Request, state: State) -> tuple[dict[str, Any],
 async def _parse_body(
     request: web.Request, state: State
 ) -> tuple[dict[str, Any], list[Attachment]]:
-    if not request.can_read_body:
+    if not request.body_exists:
         return {}, []
     if request.content_type.startswith("multipart/"):
         form = await request.post()

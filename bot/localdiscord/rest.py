@@ -117,7 +117,7 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     """The JSON body for matching holds (multipart bodies are left for the handler to read)."""
-    if request.content_type != "application/json" or not request.can_read_body:
+    if request.content_type != "application/json" or not request.body_exists:
         return {}
     text = await request.text()  # aiohttp caches it: the handler reads it again
     try:

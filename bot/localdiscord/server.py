@@ -274,6 +274,12 @@ class LocalDiscord:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def flush(self) -> None:
+        """Until every event spawned so far (e.g. a CHANNEL_CREATE) went out on the gateway,
+        so an interaction dispatched next cannot overtake it."""
+        while pending := [task for task in self._tasks if not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
     def changed(self) -> None:
         self._changed.set()
 
