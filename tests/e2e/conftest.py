@@ -20,6 +20,7 @@ from bot.app import CircleBot
 from bot.clock import FakeClock
 from bot.localdiscord import Channel, Guild, LocalDiscord, Member
 from bot.sandbox.harness import running_bot
+from tests.conftest import BACKENDS, fresh_database
 
 
 @dataclass
@@ -33,7 +34,8 @@ class World:
     kai: Member
     noor: Member
     channel: Channel
-    db_path: Path
+    db_path: Path  # the SQLite file (with PostgreSQL: where the key file sits beside)
+    db_url: str | None = None  # the PostgreSQL database, when the module runs on it
 
     async def advance(self, delta: timedelta) -> int:
         """Move the bot's clock and run whatever became due."""
@@ -41,10 +43,15 @@ class World:
         return await self.bot.resources.jobs.run_due()
 
 
-@pytest.fixture(scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+@pytest.fixture(scope="module", params=BACKENDS)
+async def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[World]:
+    """Every module's tests run once with the bot on SQLite and once on PostgreSQL."""
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     db_path = tmp_path_factory.mktemp("e2e") / "circlekeeper.db"
+    target = fresh_database(request, request.param, db_path)
+    db_url = target if isinstance(target, str) else None
     clock = FakeClock()
     async with LocalDiscord(message_rate=(50, 1.0)) as server:
         guild = server.create_guild("Sandbox")
@@ -52,10 +59,10 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         sam, kai, noor = (guild.add_member(name) for name in ("Sam", "Kai", "Noor"))
         channel = guild.create_text_channel("tuesday-circle")
         try:
-            async with running_bot(server, db_path, clock=clock) as bot:
+            async with running_bot(server, db_path, clock=clock, db_url=db_url) as bot:
                 await server.wait_until_connected()
                 yield World(
-                    server, bot, clock, guild, facilitator, sam, kai, noor, channel, db_path
+                    server, bot, clock, guild, facilitator, sam, kai, noor, channel, db_path, db_url
                 )
         finally:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved

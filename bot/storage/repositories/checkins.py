@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -34,23 +33,20 @@ async def open_round(
     tx: Tx, circle: Circle, slot: str, prompt: str, opened_at: datetime, closes_at: datetime
 ) -> Round | None:
     """A new round for this slot, or None if the slot already has one (a re-run job)."""
-    try:
-        round_id = await tx.insert(
-            "INSERT INTO rounds (circle_id, guild_id, slot, prompt, channel_id, opened_at, closes_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                circle.id,
-                circle.guild_id,
-                slot,
-                prompt,
-                circle.channel_id,
-                to_db(opened_at),
-                to_db(closes_at),
-            ),
-        )
-    except sqlite3.IntegrityError:
-        return None
-    return await get_round(tx, round_id)
+    round_id = await tx.insert(
+        "INSERT INTO rounds (circle_id, guild_id, slot, prompt, channel_id, opened_at, closes_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        (
+            circle.id,
+            circle.guild_id,
+            slot,
+            prompt,
+            circle.channel_id,
+            to_db(opened_at),
+            to_db(closes_at),
+        ),
+    )
+    return None if round_id is None else await get_round(tx, round_id)
 
 
 async def get_round(tx: Tx, round_id: int) -> Round | None:
@@ -65,13 +61,19 @@ class AnswerContext:
     answered: bool
 
 
-async def answer_context(tx: Tx, round_id: int, user_id: int) -> AnswerContext | None:
-    """The round, and whether this member belongs to its circle and has answered: one query."""
+async def answer_context(
+    tx: Tx, round_id: int, user_id: int, *, hold_round: bool = False
+) -> AnswerContext | None:
+    """The round, and whether this member belongs to its circle and has answered: one query.
+
+    `hold_round` (inside a write) keeps the round from closing until the transaction ends,
+    so an answer checked as open is never stored after a concurrent close.
+    """
     row = await tx.fetchone(
         "SELECT r.*, "
         "EXISTS (SELECT 1 FROM circle_members m WHERE m.circle_id = r.circle_id AND m.user_id = ?) AS is_member, "
         "EXISTS (SELECT 1 FROM checkins c WHERE c.round_id = r.id AND c.user_id = ?) AS answered "
-        "FROM rounds r WHERE r.id = ?",
+        "FROM rounds r WHERE r.id = ?" + (tx.for_share("r") if hold_round else ""),
         (user_id, user_id, round_id),
     )
     if row is None:
@@ -206,7 +208,8 @@ async def mark_prompt_used(tx: Tx, circle_id: int, prompt: str, bank_exhausted: 
     if bank_exhausted:
         await tx.execute("DELETE FROM prompts_used WHERE circle_id = ?", (circle_id,))
     await tx.execute(
-        "INSERT OR IGNORE INTO prompts_used (circle_id, prompt) VALUES (?, ?)", (circle_id, prompt)
+        "INSERT INTO prompts_used (circle_id, prompt) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (circle_id, prompt),
     )
 
 
@@ -217,7 +220,7 @@ async def claim_reminder(tx: Tx, round_id: int, user_id: int) -> bool:
     """True the first time only: a member gets at most one reminder per round."""
     return (
         await tx.execute(
-            "INSERT OR IGNORE INTO reminders_sent (round_id, user_id) VALUES (?, ?)",
+            "INSERT INTO reminders_sent (round_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (round_id, user_id),
         )
         > 0
