@@ -23,6 +23,7 @@ from bot.localdiscord import Channel, Guild, LocalDiscord, Member
 from bot.sandbox.harness import running_bot
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories.jobs import StoredJob
+from tests.conftest import BACKENDS, fresh_database
 from tests.e2e.checkin_helpers import (
     answers_of,
     check_in,
@@ -43,6 +44,7 @@ class Timers:
     facilitator: Member
     member: Member
     db_path: Path
+    db_url: str | None = None  # on PostgreSQL: its database (the key file sits by db_path)
     stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
     bot: CircleBot | None = None
 
@@ -55,7 +57,7 @@ class Timers:
         assert self.bot is None
         self.stack = contextlib.AsyncExitStack()
         self.bot = await self.stack.enter_async_context(
-            running_bot(self.server, self.db_path, clock=self.clock)
+            running_bot(self.server, self.db_path, clock=self.clock, db_url=self.db_url)
         )
         return self.bot
 
@@ -79,10 +81,13 @@ class Timers:
         return self.guild.create_text_channel(name)
 
 
-@pytest.fixture(scope="module")
-async def timers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Timers]:
+@pytest.fixture(scope="module", params=BACKENDS)
+async def timers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Timers]:
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     db_path = tmp_path_factory.mktemp("timers") / "circlekeeper.db"
+    target = fresh_database(request, request.param, db_path)
     clock = FakeClock(datetime(2026, 2, 2, 12, 0, tzinfo=UTC))
     async with LocalDiscord(message_rate=(50, 1.0)) as server:
         guild = server.create_guild("Timers")
@@ -93,6 +98,7 @@ async def timers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Time
             guild.add_member("Ada", manage_guild=True),
             guild.add_member("Sam"),
             db_path,
+            target if isinstance(target, str) else None,
         )
         try:
             await env.start()

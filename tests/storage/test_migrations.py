@@ -93,3 +93,11 @@ def test_revisions_form_one_line() -> None:
     script = script_directory()
     assert len(script.get_heads()) == 1
     assert _all_revisions()[: len(USER_VERSION_REVISIONS)] == list(USER_VERSION_REVISIONS.values())
+
+
+def test_placeholders_are_numbered_for_postgresql() -> None:
+    from bot.storage.database import to_numbered
+
+    assert to_numbered("SELECT 1 WHERE a = ? AND b IN (?, ?)") == (
+        "SELECT 1 WHERE a = $1 AND b IN ($2, $3)"
+    )
