@@ -21,7 +21,13 @@ from bot.storage.crypto import (
     load_or_create_key,
     write_key_file,
 )
-from bot.storage.database import Database, DatabaseTooNew, SqliteDatabase, is_postgres_url
+from bot.storage.database import (
+    Database,
+    DatabaseTooNew,
+    DatabaseUnavailable,
+    SqliteDatabase,
+    is_postgres_url,
+)
 
 EXIT_CONFIG = 2
 
@@ -68,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"circlekeeper: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    except (WrongKeyError, DatabaseTooNew, CopyError) as error:
+    except (WrongKeyError, DatabaseTooNew, DatabaseUnavailable, CopyError) as error:
         print(f"circlekeeper: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:

@@ -43,6 +43,10 @@ class DatabaseTooNew(Exception):
     """The database was written by a newer Circlekeeper; refusing to run rather than downgrade."""
 
 
+class DatabaseUnavailable(Exception):
+    """The PostgreSQL server could not be reached or refused the login."""
+
+
 class StorageError(Exception):
     """A database error, the same type on both backends (what callers may catch)."""
 
@@ -353,7 +357,12 @@ class PostgresDatabase(Database):
 
     @classmethod
     async def connect(cls, url: str, max_size: int = 10) -> PostgresDatabase:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size)
+        try:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size)
+        except (OSError, asyncpg.PostgresError) as error:
+            raise DatabaseUnavailable(
+                f"cannot open {redact_url(url)}: {type(error).__name__}: {error}"
+            ) from None
         return cls(pool, url)
 
     async def close(self) -> None:

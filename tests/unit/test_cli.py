@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+GOOD_KEY = "q1Xx7hUeU9qA7jPZ7hV0YV3lK0F3xP1bXb6xYQ2pJZk="
 
 
 def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -113,6 +114,17 @@ def test_copy_db_prints_each_table_verified_and_the_copy_opens_with_the_same_key
     assert on_copy.returncode == 0, on_copy.stderr
     again = cli("copy-db", "data/circlekeeper.db", "copy/circlekeeper.db", cwd=tmp_path)
     assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_an_unreachable_postgresql_server_is_one_line_without_the_password(
+    tmp_path: Path,
+) -> None:
+    url = "postgresql://ck:s3cret-pw@127.0.0.1:1/circlekeeper"  # nothing listens on port 1
+    result = cli("check", cwd=tmp_path, CIRCLEKEEPER_DB=url, CIRCLEKEEPER_DATA_KEY=GOOD_KEY)
+    assert result.returncode == 2
+    assert "cannot open postgresql://ck:***@127.0.0.1:1/circlekeeper" in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
 
 
 def test_version_and_help(tmp_path: Path) -> None:
