@@ -67,7 +67,13 @@ class CircleBot(commands.Bot):
         await self.resources.jobs.start()
         await self.sync_commands_if_changed()
 
+    async def on_ready(self) -> None:
+        """Every (re)connection: deliver what is owed (a no-op once the worker runs)."""
+        await self.resources.services.outbox.start()
+        log.info("Ready: %d server(s)", len(self.guilds))
+
     async def close(self) -> None:
+        await self.resources.services.outbox.stop()
         await self.resources.jobs.shutdown()
         await super().close()
 

@@ -7,10 +7,13 @@ what actually decides: Manage Server, or the role set with `/circle facilitator-
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
+
+from bot.delivery import TRANSIENT_ERRORS, delivery_failure
 
 if TYPE_CHECKING:
     from bot.app import CircleBot
@@ -68,3 +71,27 @@ def manage_server_only() -> Any:
         return True
 
     return app_commands.check(predicate)
+
+
+async def facilitators_now(bot: CircleBot, guild_id: int, user_ids: Sequence[int]) -> list[int]:
+    """Those of `user_ids` who facilitate the server right now, asked of Discord.
+
+    One `GET /guilds/{guild}/members/{user}` each (no privileged intent needed): a member who
+    left the server, or lost Manage Server and the facilitator role, is left out.
+    """
+    guild = bot.get_guild(guild_id)
+    if guild is None:
+        return []
+    circles = bot.resources.services.circles
+    current = []
+    for user_id in user_ids:
+        try:
+            member = await guild.fetch_member(user_id)
+        except discord.NotFound:
+            continue
+        except (discord.HTTPException, *TRANSIENT_ERRORS) as error:
+            raise delivery_failure(error) from error
+        roles = [role.id for role in member.roles]
+        if await circles.is_facilitator(guild_id, member.guild_permissions.manage_guild, roles):
+            current.append(user_id)
+    return current

@@ -14,6 +14,7 @@ from typing import Any
 import discord
 
 from bot.clock import Clock
+from bot.delivery import TRANSIENT_ERRORS, delivery_failure
 from bot.storage.database import Database
 from bot.storage.repositories import dm_status
 
@@ -39,7 +40,11 @@ class DirectMessenger:
         self._last_sent = 0.0
 
     async def send(self, user_id: int, **message: Any) -> bool:
-        """DM a member; False if their DMs are closed (now or known before)."""
+        """DM a member; False if their DMs are closed (now or known before) or Discord refused.
+
+        Raises `DeliveryFailed` when a later try may succeed (Discord down, rate limited), so
+        an outbox delivery is retried rather than dropped.
+        """
         async with self._db.read() as tx:
             if await dm_status.closed_ids(tx, [user_id]):
                 return False
@@ -62,7 +67,11 @@ class DirectMessenger:
                 log.warning(
                     "DM to user %s failed: HTTP %s code %s", user_id, error.status, error.code
                 )
+                if error.status == 429 or error.status >= 500:
+                    raise delivery_failure(error) from error  # worth another try later
                 return False
+            except TRANSIENT_ERRORS as error:
+                raise delivery_failure(error) from error
             finally:
                 self._last_sent = loop.time()
 

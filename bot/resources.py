@@ -9,6 +9,7 @@ from bot.scheduling import JobScheduler
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
+from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
 from bot.services.safety import SafetyNet
 from bot.settings import Settings
@@ -19,6 +20,7 @@ from bot.storage.database import Database
 
 @dataclass(frozen=True)
 class Services:
+    outbox: Outbox
     privacy: PrivacyService
     crisis: CrisisService
     safety: SafetyNet

@@ -19,6 +19,7 @@ from bot.scheduling import JobScheduler
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
+from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
 from bot.services.safety import SafetyNet
 from bot.settings import Settings
@@ -47,12 +48,14 @@ def build_services(
     db: Database, cipher: TextCipher, clock: Clock, jobs: JobScheduler, static: StaticData
 ) -> Services:
     safety = SafetyNet(db, static.screener)
+    outbox = Outbox(db, clock)
     return Services(
+        outbox=outbox,
         privacy=PrivacyService(db, cipher, clock, jobs),
         crisis=CrisisService(db, static.crisis),
         safety=safety,
         circles=CircleService(db, clock),
-        checkins=CheckinService(db, cipher, clock, jobs, safety, static.prompts),
+        checkins=CheckinService(db, cipher, clock, jobs, outbox, safety, static.prompts),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -89,14 +90,34 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
     if decision.limited:
         headers = {**decision.headers, "Via": "1.1 google"}
         return json_response(decision.body(), 429, headers)
+    held_body = await _json_body(request) if server.faults.active else {}
+    if await server.faults.wait(route, "before", held_body) and _client_gone(request):
+        return json_response({"message": "client went away", "code": 0}, 499)
     try:
         response = await handler(request)
     except ApiError as e:
         response = json_response(e.body, e.status)
     finally:
         server.changed()
+    await server.faults.wait(route, "after", held_body)
     response.headers.update(decision.headers)
     return response
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    """The JSON body for matching holds (multipart bodies are left for the handler to read)."""
+    if request.content_type != "application/json" or not request.can_read_body:
+        return {}
+    text = await request.text()  # aiohttp caches it: the handler reads it again
+    try:
+        body = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _client_gone(request: web.Request) -> bool:
+    return request.transport is None or request.transport.is_closing()
 
 
 def build_app(server: LocalDiscord) -> web.Application:
@@ -489,11 +510,29 @@ async def send_message(request: web.Request) -> web.Response:
         if channel.locked:
             raise ApiError(400, 50083, "Thread is archived")
         channel.archived = False
+    earlier = _enforced_nonce_match(server, body)
+    if earlier is not None:
+        return json_response(earlier.payload())
     message = new_message(
         state, body, files, channel_id=channel.id, guild_id=channel.guild_id, author=state.bot
     )
+    if body.get("nonce") is not None:
+        message.nonce = str(body["nonce"])
+        server.state.nonces[(state.bot.id, message.nonce)] = (message, time.monotonic())
     await server.store_message(channel, message)
     return json_response(message.payload())
+
+
+def _enforced_nonce_match(server: LocalDiscord, body: dict[str, Any]) -> Message | None:
+    """With `enforce_nonce`, the same author's message with this nonce from the last few
+    minutes is returned instead of creating another (Discord's documented behaviour)."""
+    nonce = body.get("nonce")
+    if nonce is None or not body.get("enforce_nonce"):
+        return None
+    found = server.state.nonces.get((server.state.bot.id, str(nonce)))
+    if found is None or time.monotonic() - found[1] > server.nonce_window:
+        return None
+    return found[0]
 
 
 async def get_message(request: web.Request) -> web.Response:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.localdiscord.faults import Faults, Hold, Stage
 from bot.localdiscord.gateway import DM_MESSAGES_INTENT, GUILD_MESSAGES_INTENT, Gateway
 from bot.localdiscord.ratelimit import RateLimiter
 from bot.localdiscord.state import DM, Channel, Command, Message, State, User
@@ -55,6 +56,7 @@ class LocalDiscord:
         message_rate: tuple[int, float] = (5, 5.0),
         global_rate: tuple[int, float] = (50, 1.0),
         port: int = 0,
+        nonce_window: float = 300.0,
     ) -> None:
         from bot.localdiscord.state import Snowflakes
 
@@ -77,6 +79,8 @@ class LocalDiscord:
             enabled=rate_limits,
         )
         self.gateway = Gateway(self.state, lambda: self.gateway_url)
+        self.faults = Faults()
+        self.nonce_window = nonce_window
         self.unknown_routes: list[str] = []
         self.requests: list[str] = []
         self._port = port
@@ -169,6 +173,17 @@ class LocalDiscord:
         )
 
     # -- test hooks ------------------------------------------------------------------
+    def hold(
+        self,
+        route: str,
+        *,
+        stage: Stage = "before",
+        match: Callable[[dict[str, Any]], bool] | str | None = None,
+        count: int | None = 1,
+    ) -> Hold:
+        """Hold matching requests before (or after) the server acts on them; see `faults`."""
+        return self.faults.hold(route, stage=stage, match=match, count=count)
+
     def force_rate_limit(
         self, route: str, count: int = 1, retry_after: float = 0.05, *, is_global: bool = False
     ) -> None:

@@ -197,6 +197,7 @@ class Message:
     edited_at: float | None = None
     deleted: bool = False
     thread_id: int | None = None
+    nonce: str | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -253,6 +254,8 @@ class Message:
             data["application_id"] = str(self.webhook_id)
         if self.thread_id is not None:
             data["thread"] = {"id": str(self.thread_id)}
+        if self.nonce is not None:
+            data["nonce"] = self.nonce
         return data
 
 
@@ -509,6 +512,8 @@ class State:
     interactions: dict[str, Interaction] = field(default_factory=dict)  # token -> record
     commands: dict[int | None, list[Command]] = field(default_factory=dict)
     sync_counts: dict[int | None, int] = field(default_factory=dict)
+    # (author id, nonce) -> (message, monotonic time created): Discord's `enforce_nonce`
+    nonces: dict[tuple[int, str], tuple[Message, float]] = field(default_factory=dict)
     _command_ids: dict[tuple[int | None, int, str], int] = field(default_factory=dict)
     _versions: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 

@@ -8,7 +8,6 @@ round (UNIQUE), a round closes once, a member gets one reminder per round.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import secrets
@@ -35,6 +34,7 @@ from bot.domain.schedule import (
 )
 from bot.errors import NotAllowed, ValidationError
 from bot.scheduling import JobScheduler
+from bot.services.outbox import DeliveryRun, Outbox
 from bot.services.ports import CheckinNotifier
 from bot.services.safety import SafetyNet
 from bot.storage.crypto import TextCipher
@@ -43,6 +43,7 @@ from bot.storage.repositories import checkins as repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import dm_status
 from bot.storage.repositories import jobs as jobs_repo
+from bot.storage.repositories import outbox as outbox_repo
 from bot.storage.repositories.checkins import AnswerContext
 from bot.storage.repositories.jobs import StoredJob
 from bot.timeutil import to_db
@@ -50,6 +51,13 @@ from bot.timeutil import to_db
 log = logging.getLogger(__name__)
 
 OPEN, REMIND, CLOSE = "checkin-open", "checkin-remind", "checkin-close"
+# What rounds owe Discord, delivered through the outbox (see bot.services.outbox).
+PROMPT, SUMMARY, FACILITATORS, REMINDER = (
+    "round-prompt",
+    "round-summary",
+    "round-facilitators",
+    "checkin-reminder",
+)
 DEFAULT_CLOSE_AFTER = timedelta(hours=24)
 REMIND_BEFORE_CLOSE = timedelta(hours=3)
 
@@ -84,6 +92,21 @@ class Answered:
 
 
 @dataclass(frozen=True)
+class Opened:
+    """A round and the delivery of its prompt (awaited by a command that wants the truth)."""
+
+    round: Round
+    prompt_delivery: int | None
+    repaired: bool = False
+
+
+@dataclass(frozen=True)
+class Closed:
+    summary: RoundSummary
+    summary_delivery: int | None
+
+
+@dataclass(frozen=True)
 class History:
     points: list[MoodPoint]
     stats: MoodStats
@@ -103,11 +126,13 @@ class CheckinService:
         cipher: TextCipher,
         clock: Clock,
         jobs: JobScheduler,
+        outbox: Outbox,
         safety: SafetyNet,
         prompts: tuple[str, ...],
         rng: random.Random | None = None,
     ) -> None:
         self._db = db
+        self._outbox = outbox
         self._cipher = cipher
         self._clock = clock
         self._jobs = jobs
@@ -118,6 +143,10 @@ class CheckinService:
         jobs.register(OPEN, self._on_open_job)
         jobs.register(REMIND, self._on_remind_job)
         jobs.register(CLOSE, self._on_close_job)
+        outbox.register(PROMPT, self._deliver_prompt)
+        outbox.register(SUMMARY, self._deliver_summary)
+        outbox.register(FACILITATORS, self._deliver_to_facilitators)
+        outbox.register(REMINDER, self._deliver_reminder)
 
     def _notify(self) -> CheckinNotifier:
         if self.notifier is None:
@@ -163,37 +192,47 @@ class CheckinService:
 
     # -- opening
 
-    async def open_now(self, circle: Circle, close_after: timedelta | None = None) -> Round:
+    async def open_now(self, circle: Circle, close_after: timedelta | None = None) -> Opened:
         async with self._db.read() as tx:
-            if await repo.open_round_of(tx, circle.id) is not None:
-                raise ValidationError(
-                    f"“{circle.name}” already has an open round. Close it first.",
-                    f"/checkin close circle:{circle.name}",
-                )
+            current = await repo.open_round_of(tx, circle.id)
+        if current is not None:
+            if current.message_id is None:  # its prompt never made it out: repair, not stuck
+                delivery_id = await self._outbox.revive(f"{PROMPT}:{current.id}")
+                return Opened(current, delivery_id, repaired=True)
+            raise self._already_open(circle)
         now = self._clock.now()
         length = close_after or (
             circle.schedule.close_after if circle.schedule else DEFAULT_CLOSE_AFTER
         )
-        # A manual round has a slot of its own, even opened twice at the same instant.
+        # A manual round has a slot of its own; one open round per circle is a database guard.
         slot = f"now:{to_db(now)}:{secrets.token_hex(4)}"
-        round_ = await self._open(circle, slot, now, length)
-        assert round_ is not None
-        return round_
+        opened = await self._open(circle, slot, now, length)
+        if opened is None:
+            raise self._already_open(circle)
+        return opened
+
+    @staticmethod
+    def _already_open(circle: Circle) -> ValidationError:
+        return ValidationError(
+            f"“{circle.name}” already has an open round. Close it first.",
+            f"/facilitate checkin close circle:{circle.name}",
+        )
 
     async def _open(
         self, circle: Circle, slot: str, now: datetime, length: timedelta
-    ) -> Round | None:
+    ) -> Opened | None:
+        """Open a round, its timers and its prompt's delivery in one transaction."""
         async with self._db.transaction() as tx:
             await circles_repo.hold(tx, circle.id)  # one opening at a time per circle
             bank = [*self._prompts, *await repo.custom_prompts(tx, circle.id)]
             used = await repo.used_prompts(tx, circle.id)
             prompt = pick_prompt(bank, used, self._rng)
+            round_ = await repo.open_round(tx, circle, slot, prompt, now, now + length)
+            if round_ is None:
+                return None  # this slot already has a round, or another round is open
             await repo.mark_prompt_used(
                 tx, circle.id, prompt, bank_exhausted=not (set(bank) - used)
             )
-            round_ = await repo.open_round(tx, circle, slot, prompt, now, now + length)
-            if round_ is None:
-                return None  # this slot was already opened (the job re-ran after a restart)
             # Stored with the round: a round can never exist without its close timer.
             timers = [
                 StoredJob(f"{CLOSE}:{round_.id}", CLOSE, round_.closes_at, {"round_id": round_.id}),
@@ -203,13 +242,29 @@ class CheckinService:
             ]
             for job in timers:
                 await jobs_repo.upsert(tx, job)
+            delivery_id = await outbox_repo.enqueue(
+                tx,
+                PROMPT,
+                f"{PROMPT}:{round_.id}",
+                now,
+                {"round_id": round_.id},
+                guild_id=circle.guild_id,
+            )
         for job in timers:
             self._jobs.arm(job)
-        message_id = await self._notify().post_round(circle, round_)
-        if message_id is not None:
-            async with self._db.transaction() as tx:
-                await repo.set_message(tx, round_.id, message_id)
-        return round_
+        self._outbox.kick()
+        return Opened(round_, delivery_id)
+
+    async def _deliver_prompt(self, run: DeliveryRun) -> None:
+        round_id = int(run.payload["round_id"])
+        async with self._db.read() as tx:
+            round_ = await repo.get_round(tx, round_id)
+            circle = None if round_ is None else await circles_repo.get(tx, round_.circle_id)
+        if round_ is None or circle is None or not round_.is_open or round_.message_id:
+            return  # gone, closed before it could be posted, or already posted
+        message_id = await self._notify().post_round(circle, round_, run.nonce())
+        async with self._db.transaction() as tx:
+            await repo.set_message(tx, round_id, message_id)
 
     async def _on_open_job(self, job: StoredJob) -> None:
         async with self._db.read() as tx:
@@ -309,67 +364,129 @@ class CheckinService:
     # -- reminders
 
     async def _on_remind_job(self, job: StoredJob) -> None:
+        """Owe each member who should hear one a reminder: claimed and queued together."""
         round_id = int(job.payload["round_id"])
-        async with self._db.read() as tx:
+        async with self._db.transaction() as tx:
             round_ = await repo.get_round(tx, round_id)
             if round_ is None or not round_.is_open:
                 return
-            circle = await circles_repo.get(tx, round_.circle_id)
             members = await circles_repo.member_ids(tx, round_.circle_id)
             answered = await repo.answered_ids(tx, round_id)
             opted = await repo.opted_in(tx, members)
             away = await repo.away(tx, members, self._clock.now().date())
             closed = await dm_status.closed_ids(tx, members)
-        if circle is None:
-            return
-        for user_id in reminder_targets(members, answered, opted, away, closed):
-            async with self._db.transaction() as tx:
-                first = await repo.claim_reminder(tx, round_id, user_id)
-            if first:
-                await self._notify().remind(user_id, circle, round_)
-            await asyncio.sleep(0)
+            now = self._clock.now()
+            for user_id in reminder_targets(members, answered, opted, away, closed):
+                if await repo.claim_reminder(tx, round_id, user_id):
+                    await outbox_repo.enqueue(
+                        tx,
+                        REMINDER,
+                        f"{REMINDER}:{round_id}:{user_id}",
+                        now,
+                        {"round_id": round_id},
+                        guild_id=round_.guild_id,
+                        user_id=user_id,
+                    )
+        self._outbox.kick()
+
+    async def _deliver_reminder(self, run: DeliveryRun) -> None:
+        user_id = run.delivery.user_id
+        assert user_id is not None
+        async with self._db.read() as tx:
+            context = await repo.answer_context(tx, int(run.payload["round_id"]), user_id)
+            circle = (
+                None if context is None else await circles_repo.get(tx, context.round.circle_id)
+            )
+        if context is None or circle is None or not context.round.is_open or context.answered:
+            return  # nothing to remind of any more
+        await self._notify().remind(user_id, circle, context.round, run.nonce())
 
     # -- closing
 
-    async def close_now(self, circle: Circle) -> RoundSummary:
+    async def close_now(self, circle: Circle) -> Closed:
         async with self._db.read() as tx:
             round_ = await repo.open_round_of(tx, circle.id)
         if round_ is None:
             raise ValidationError(
-                f"“{circle.name}” has no open round to close.", f"/checkin now circle:{circle.name}"
+                f"“{circle.name}” has no open round to close.",
+                f"/facilitate checkin now circle:{circle.name}",
             )
-        summary = await self.close_round(round_.id)
-        assert summary is not None
-        return summary
+        closed = await self.close_round(round_.id)
+        if closed is None:  # someone else closed it in the same moment
+            raise ValidationError(
+                f"The round of “{circle.name}” was just closed by someone else; its summary is on its way.",
+                f"/circle info circle:{circle.name}",
+            )
+        return closed
 
     async def _on_close_job(self, job: StoredJob) -> None:
         await self.close_round(int(job.payload["round_id"]))
 
-    async def close_round(self, round_id: int) -> RoundSummary | None:
-        """Close once and post the summary; None if it was already closed."""
+    async def close_round(self, round_id: int) -> Closed | None:
+        """Close once, owing the summary (and facilitators' answers); None if already closed."""
         now = self._clock.now()
         async with self._db.transaction() as tx:
             round_ = await repo.get_round(tx, round_id)
             if round_ is None or not await repo.mark_closed(tx, round_id, now):
                 return None
-            circle = await circles_repo.get(tx, round_.circle_id)
-            members = await circles_repo.member_ids(tx, round_.circle_id)
-            answers = await repo.answers(tx, self._cipher, round_id)
-            away = await repo.away(tx, members, now.date())
-            facilitators = await circles_repo.facilitator_ids(tx, round_.circle_id)
+            summary = await self._summary(tx, round_.circle_id, round_id, now.date())
             for job_id in (f"{CLOSE}:{round_id}", f"{REMIND}:{round_id}"):
                 await jobs_repo.delete(tx, job_id)
+            summary_delivery = await outbox_repo.enqueue(
+                tx,
+                SUMMARY,
+                f"{SUMMARY}:{round_id}",
+                now,
+                {"round_id": round_id},
+                guild_id=round_.guild_id,
+            )
+            if summary.for_facilitators:
+                await outbox_repo.enqueue(
+                    tx,
+                    FACILITATORS,
+                    f"{FACILITATORS}:{round_id}",
+                    now,
+                    {"round_id": round_id},
+                    guild_id=round_.guild_id,
+                )
         for job_id in (f"{CLOSE}:{round_id}", f"{REMIND}:{round_id}"):
             self._jobs.disarm(job_id)
-        assert circle is not None
-        summary = summarize_round(answers, members, away)
-        notifier = self._notify()
-        await notifier.post_summary(circle, round_, summary)
-        if summary.for_facilitators:
-            await notifier.deliver_to_facilitators(
-                circle, round_, summary.for_facilitators, facilitators
-            )
-        return summary
+        self._outbox.kick()
+        return Closed(summary, summary_delivery)
+
+    async def _summary(self, tx: Tx, circle_id: int, round_id: int, day: date) -> RoundSummary:
+        members = await circles_repo.member_ids(tx, circle_id)
+        answers = await repo.answers(tx, self._cipher, round_id)
+        away = await repo.away(tx, members, day)
+        return summarize_round(answers, members, away)
+
+    async def _closed_round(self, round_id: int) -> tuple[Circle, Round, RoundSummary] | None:
+        """A closed round as it is now: answers erased since closing stay erased."""
+        async with self._db.read() as tx:
+            round_ = await repo.get_round(tx, round_id)
+            circle = None if round_ is None else await circles_repo.get(tx, round_.circle_id)
+            if round_ is None or circle is None or round_.closed_at is None:
+                return None
+            summary = await self._summary(tx, circle.id, round_id, round_.closed_at.date())
+        return circle, round_, summary
+
+    async def _deliver_summary(self, run: DeliveryRun) -> None:
+        found = await self._closed_round(int(run.payload["round_id"]))
+        if found is not None:
+            await self._notify().post_summary(*found, run)
+
+    async def _deliver_to_facilitators(self, run: DeliveryRun) -> None:
+        found = await self._closed_round(int(run.payload["round_id"]))
+        if found is None or not found[2].for_facilitators:
+            return
+        circle, round_, summary = found
+        async with self._db.read() as tx:
+            known = await circles_repo.facilitator_ids(tx, circle.id)
+        # Only to those who facilitate at delivery time: a role taken away takes this with it.
+        current = await self._notify().facilitators_now(circle.guild_id, sorted(known))
+        await self._notify().deliver_to_facilitators(
+            circle, round_, summary.for_facilitators, current, run
+        )
 
     # -- the member's own data
 

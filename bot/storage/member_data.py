@@ -39,6 +39,12 @@ class GuildTable:
 # Children before parents: deletion runs in this order, so foreign keys never block it.
 MEMBER_TABLES: tuple[MemberTable, ...] = (
     MemberTable(
+        "outbox",
+        ("user_id",),
+        "direct messages the bot owes you (a reminder), until sent and for 7 days after; "
+        "ids only, never text",
+    ),
+    MemberTable(
         "reminders_sent",
         ("user_id",),
         "which check-in rounds already sent you a reminder, so you get one at most",
@@ -73,6 +79,7 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
 )
 
 GUILD_TABLES: tuple[GuildTable, ...] = (
+    GuildTable("outbox"),
     GuildTable("checkins"),
     GuildTable("rounds"),
     GuildTable("circle_members"),

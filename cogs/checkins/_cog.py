@@ -14,6 +14,8 @@ from bot.app import CircleBot
 from bot.checks import facilitator_only
 from bot.dm import DirectMessenger
 from bot.errors import ValidationError
+from bot.services.outbox import Outcome
+from bot.ui.checkin_replies import closed_message, opened_message
 from bot.ui.checkins import history_text, ts
 from bot.ui.mood_chart import render_mood_chart
 from cogs.circle_options import circle_autocomplete, resolve_circle
@@ -21,6 +23,7 @@ from cogs.circle_options import circle_autocomplete, resolve_circle
 log = logging.getLogger(__name__)
 
 CIRCLE = "The circle's name"
+POST_WAIT_SECONDS = 10.0  # the reply waits this long for the post it reports on
 DMS_CLOSED_NOTICE = (
     "I tried to send you a check-in reminder, but your DMs are closed to me. To get them, allow direct "
     "messages from this server's members (Privacy Settings), then run `/checkin reminders on` again. "
@@ -49,6 +52,12 @@ class Checkins(
                 await interaction.followup.send(DMS_CLOSED_NOTICE, ephemeral=True)
         except Exception as error:  # a notice must never disturb the command that just ran
             log.warning("DM-closed notice skipped: %s", type(error).__name__)
+
+    async def _outcome(self, delivery_id: int | None) -> Outcome:
+        """Wait briefly for a post, so the reply says only what happened."""
+        if delivery_id is None:
+            return Outcome.DELIVERED  # nothing was owed (already delivered)
+        return await self.bot.resources.services.outbox.wait(delivery_id, POST_WAIT_SECONDS)
 
     @app_commands.command(
         name="schedule", description="Set a circle's recurring check-in round, or turn it off."
@@ -98,9 +107,12 @@ class Checkins(
         found = await resolve_circle(interaction, circle)
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.bot.resources.services.circles.note_facilitator(found, interaction.user.id)
-        round_ = await self.service.open_now(found)
+        opened = await self.service.open_now(found)
+        outcome = await self._outcome(opened.prompt_delivery)
         await interaction.followup.send(
-            f"Opened a round in <#{round_.channel_id}>; it closes {ts(round_.closes_at)}.",
+            opened_message(
+                opened.round.channel_id, opened.round.closes_at, outcome, opened.repaired
+            ),
             ephemeral=True,
         )
 
@@ -115,10 +127,10 @@ class Checkins(
         found = await resolve_circle(interaction, circle)
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.bot.resources.services.circles.note_facilitator(found, interaction.user.id)
-        summary = await self.service.close_now(found)
+        closed = await self.service.close_now(found)
+        outcome = await self._outcome(closed.summary_delivery)
         await interaction.followup.send(
-            f"Closed. {summary.answered} checked in; the summary is posted in <#{found.channel_id}>.",
-            ephemeral=True,
+            closed_message(closed.summary.answered, found.channel_id, outcome), ephemeral=True
         )
 
     close.autocomplete("circle")(circle_autocomplete)

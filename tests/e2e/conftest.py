@@ -40,7 +40,14 @@ class World:
     async def advance(self, delta: timedelta) -> int:
         """Move the bot's clock and run whatever became due."""
         self.clock.advance(delta)
-        return await self.bot.resources.jobs.run_due()
+        return await run_due(self.bot)
+
+
+async def run_due(bot: CircleBot) -> int:
+    """Run every job due by the bot's clock, then deliver what they owe (posts, DMs)."""
+    ran = await bot.resources.jobs.run_due()
+    await bot.resources.services.outbox.drain()
+    return ran
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

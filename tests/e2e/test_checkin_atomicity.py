@@ -36,7 +36,7 @@ async def test_a_round_whose_close_timer_cannot_be_stored_is_not_left_open(
     assert not any(job_id.startswith(("checkin-close:", "checkin-remind:")) for job_id in stored)
     assert len(world.channel.messages) == posted_before  # nothing announced either
 
-    round_ = await services.checkins.open_now(circle)  # and the circle is not stuck
+    round_ = (await services.checkins.open_now(circle)).round  # and the circle is not stuck
     async with world.bot.resources.db.read() as tx:
         assert await jobs_repo.get(tx, f"checkin-close:{round_.id}") is not None
         assert await jobs_repo.get(tx, f"checkin-remind:{round_.id}") is not None

@@ -34,6 +34,7 @@ from tests.e2e.checkin_helpers import (
     round_message,
     rounds_of,
 )
+from tests.e2e.conftest import run_due
 
 
 @dataclass
@@ -70,7 +71,7 @@ class Timers:
         return await self.start()
 
     async def run_due(self) -> int:
-        return await self.live.resources.jobs.run_due()
+        return await run_due(self.live)
 
     async def at(self, when: datetime) -> int:
         """Set the clock and run whatever became due."""

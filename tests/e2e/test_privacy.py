@@ -85,8 +85,8 @@ async def seeded(world: World) -> Seeded:
         for member in members:
             await services.circles.join(circle.id, member.id)
 
-    home_round = await services.checkins.open_now(home)
-    away_round = await services.checkins.open_now(away)
+    home_round = (await services.checkins.open_now(home)).round
+    away_round = (await services.checkins.open_now(away)).round
     await services.checkins.answer(
         home_round.id, world.sam.id, 2, SAM_NOTE_HOME, Visibility.FACILITATORS
     )

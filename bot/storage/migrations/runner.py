@@ -2,7 +2,7 @@
 
 Alembic runs through SQLAlchemy's async engine (aiosqlite or asyncpg, the same drivers the
 bot uses), on its own short-lived connection. A SQLite file from before Alembic (schema
-counted by ``PRAGMA user_version``, 1…3) is adopted by stamping the matching revision, never
+counted by ``PRAGMA user_version``, 1…5) is adopted by stamping the matching revision, never
 recreated. A database at a revision this code does not know is refused untouched.
 """
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-run chatter; we log what ran
 
 # `PRAGMA user_version` of pre-Alembic SQLite files → the revision holding the same schema.
-USER_VERSION_REVISIONS = {1: "0001", 2: "0002", 3: "0003"}
+USER_VERSION_REVISIONS = {1: "0001", 2: "0002", 3: "0003", 4: "0004", 5: "0005"}
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

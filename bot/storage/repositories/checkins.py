@@ -32,7 +32,10 @@ def _round(row: Any) -> Round:
 async def open_round(
     tx: Tx, circle: Circle, slot: str, prompt: str, opened_at: datetime, closes_at: datetime
 ) -> Round | None:
-    """A new round for this slot, or None if the slot already has one (a re-run job)."""
+    """A new round, or None if this slot already has one or another round is open.
+
+    Both are unique indexes, so two openers at the same moment get one round.
+    """
     round_id = await tx.insert(
         "INSERT INTO rounds (circle_id, guild_id, slot, prompt, channel_id, opened_at, closes_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
