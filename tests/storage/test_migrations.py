@@ -8,7 +8,8 @@ import pytest
 from bot.storage.database import Database, DatabaseTooNew, SqliteDatabase
 from bot.storage.migrations.runner import USER_VERSION_REVISIONS, head_revision, script_directory
 
-OLD_SCHEMA = Path(__file__).parent / "fixtures" / "user_version_3.sql"
+# The hand-run SQL migrations as they shipped before Alembic (PRAGMA user_version 1..5).
+PRE_ALEMBIC = Path(__file__).parent / "fixtures" / "pre_alembic"
 
 
 def _all_revisions() -> list[str]:
@@ -59,21 +60,25 @@ async def test_a_failing_transaction_leaves_nothing_half_applied(
         assert "half_written" not in await db.table_columns()
 
 
-async def test_a_pre_alembic_sqlite_file_is_adopted_not_recreated(tmp_path: Path) -> None:
-    """A file at `PRAGMA user_version` 3 (the last hand-run migration) keeps its rows."""
+@pytest.mark.parametrize("version", sorted(USER_VERSION_REVISIONS))
+async def test_a_pre_alembic_sqlite_file_is_adopted_not_recreated(
+    tmp_path: Path, version: int
+) -> None:
+    """A file the hand-run migrations left at `PRAGMA user_version` N keeps its rows."""
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
-    conn.executescript(OLD_SCHEMA.read_text())
-    conn.execute(
-        "INSERT INTO circles (guild_id, name, channel_id, created_at) VALUES (1, 'Evenings', 2, 't')"
-    )
+    for script in sorted(PRE_ALEMBIC.glob("*.sql"))[:version]:
+        conn.executescript(script.read_text())
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute("INSERT INTO meta (key, value) VALUES ('kept', x'01')")
     conn.commit()
     conn.close()
     async with await SqliteDatabase.connect(path) as db:
-        assert await db.migrate() == _all_revisions()[3:]
+        assert await db.migrate() == _all_revisions()[version:]
         assert await db.schema_revision() == head_revision()
         async with db.read() as tx:
-            assert await tx.scalar("SELECT name FROM circles") == "Evenings"
+            assert await tx.scalar("SELECT value FROM meta WHERE key = 'kept'") == b"\x01"
+        assert "outbox" in await db.table_columns()
 
 
 async def test_a_pre_alembic_file_newer_than_its_last_version_is_refused(tmp_path: Path) -> None:
