@@ -56,7 +56,7 @@ async def main() -> None:
             floor = [ack_ms(await ada.run("/ping", channel=channel)) for _ in range(300)]
 
             started = time.perf_counter()
-            opened = await ada.run("/checkin now", circle="Big", channel=channel)
+            opened = await ada.run("/facilitate checkin now", circle="Big", channel=channel)
             await server.wait_for(lambda: any(m.components for m in channel.messages), timeout=30)
             open_ms = (time.perf_counter() - started) * 1000
             prompt = next(m for m in channel.messages if m.components)
@@ -74,7 +74,7 @@ async def main() -> None:
 
             before = len(channel.messages)
             started = time.perf_counter()
-            await ada.run("/checkin close", circle="Big", channel=channel)
+            await ada.run("/facilitate checkin close", circle="Big", channel=channel)
             await server.wait_for(lambda: len(channel.messages) > before, timeout=60)
             close_ms = (time.perf_counter() - started) * 1000
             summary_messages = len(channel.messages) - before
@@ -105,7 +105,7 @@ async def main() -> None:
                 renders.append((time.perf_counter() - t0) * 1000)
 
     print(
-        f"\nOpen a round in a {BIG:,}-member circle: /checkin now → prompt posted in {open_ms:.0f} ms "
+        f"\nOpen a round in a {BIG:,}-member circle: /facilitate checkin now → prompt posted in {open_ms:.0f} ms "
         f"(ack {ack_ms(opened):.2f} ms)"
     )
     print(
@@ -118,7 +118,7 @@ async def main() -> None:
         f"  submission p99 / /ping p99 = {percentile(submit, 99) / percentile(floor, 99):.2f}x (target ≤ 1.5x)"
     )
     print(
-        f"Close with {BIG:,} answers: /checkin close → summary posted ({summary_messages} message(s)) in {close_ms:.0f} ms"
+        f"Close with {BIG:,} answers: /facilitate checkin close → summary posted ({summary_messages} message(s)) in {close_ms:.0f} ms"
     )
     print("  " + describe("/checkin history, 1,000 answers (query + chart)", renders))
 

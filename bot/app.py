@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS: tuple[str, ...] = (
     "cogs.meta",
+    "cogs.facilitate",  # before the features that attach their /facilitate subgroups
     "cogs.crisis",
     "cogs.privacy",
     "cogs.lifecycle",

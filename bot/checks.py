@@ -1,8 +1,9 @@
 """Who may do what, enforced at run time.
 
-Facilitator commands are also hidden with `default_permissions(manage_guild=True)`;
-servers can override what Discord hides (Integrations settings), so the check here is
-what actually decides: Manage Server, or the role set with `/circle facilitator-role`.
+Facilitator commands live under `/facilitate`, which Discord hides from members
+(`default_permissions(manage_guild=True)`); servers can override what Discord hides
+(Integrations settings), so the check here is what actually decides: Manage Server, or
+the role set with `/facilitate circle facilitator-role`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 FACILITATOR_REFUSAL = (
     "Only facilitators can do that: members with Manage Server, or the role a server admin set "
-    "with `/circle facilitator-role`. Ask one of them."
+    "with `/facilitate circle facilitator-role`. Ask one of them."
 )
 
 
@@ -52,15 +53,13 @@ async def is_facilitator(interaction: discord.Interaction) -> bool:
     )
 
 
-def facilitator_only() -> Any:
-    async def predicate(interaction: discord.Interaction) -> bool:
-        if interaction.guild_id is None:
-            raise app_commands.NoPrivateMessage()
-        if not await is_facilitator(interaction):
-            raise Refused(FACILITATOR_REFUSAL)
-        return True
-
-    return app_commands.check(predicate)
+async def require_facilitator(interaction: discord.Interaction) -> bool:
+    """True for a facilitator; otherwise raises the refusal the member sees."""
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage()
+    if not await is_facilitator(interaction):
+        raise Refused(FACILITATOR_REFUSAL)
+    return True
 
 
 def manage_server_only() -> Any:

@@ -10,6 +10,7 @@ from discord import app_commands
 from bot.errors import UserError
 from bot.logging_setup import redacted_traceback
 from bot.replies import SORRY, reply_ephemeral
+from bot.text import MESSAGE_MAX, clip
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ async def answer_error(interaction: discord.Interaction, error: BaseException) -
             redacted_traceback(error),
         )
         text = SORRY
-    await reply_ephemeral(interaction, text)
+    # Quoted values are clipped where they are quoted; this keeps any refusal inside
+    # Discord's limit, or the member would see nothing at all.
+    await reply_ephemeral(interaction, clip(text, MESSAGE_MAX))
 
 
 class CircleTree(app_commands.CommandTree[discord.Client]):

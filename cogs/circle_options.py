@@ -7,10 +7,15 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.domain.circles import Circle
+from bot.domain.circles import NAME_MAX, Circle
 
 if TYPE_CHECKING:
     from bot.app import CircleBot
+
+# A circle's name as typed: names are at most NAME_MAX once spaces are tidied; the room
+# above that is for sloppy spacing, and keeps a pasted novel out.
+CircleName = app_commands.Range[str, 1, 2 * NAME_MAX]
+CIRCLE_HELP = "The circle's name (default: this channel's circle)"
 
 
 async def circle_autocomplete(

@@ -1,4 +1,4 @@
-"""`/crisis` from everywhere, and `/crisis-admin` for a server's own resources and alerts."""
+"""`/crisis` from everywhere, and `/facilitate crisis …` for a server's own resources and alerts."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import CircleBot
-from bot.checks import facilitator_only
+from bot.domain.crisis import LOCAL_HOW_MAX, LOCAL_NAME_MAX, LOCAL_NOTES_MAX, LOCAL_URL_MAX
 from bot.errors import ValidationError
-from bot.services.crisis import CrisisCard
+from bot.services.crisis import CrisisCard, CrisisService
 from bot.ui.crisis import local_list_embed
 from bot.ui.crisis_card import card_message
+from cogs.facilitate import FacilitatorGroup
 
 log = logging.getLogger(__name__)
+
+# A region as typed: a code, a name or an alias ("United Kingdom of Great Britain…").
+RegionOption = app_commands.Range[str, 1, 100]
 
 
 async def region_autocomplete(
@@ -43,7 +47,10 @@ class Crisis(commands.Cog):
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.allowed_installs(guilds=True, users=True)
     async def crisis(
-        self, interaction: discord.Interaction, region: str | None = None, share: bool = False
+        self,
+        interaction: discord.Interaction,
+        region: RegionOption | None = None,
+        share: bool = False,
     ) -> None:
         card: CrisisCard | None = None
         try:
@@ -61,40 +68,36 @@ class Crisis(commands.Cog):
     crisis.autocomplete("region")(region_autocomplete)
 
 
-@app_commands.guild_only()
-@app_commands.default_permissions(manage_guild=True)
-class CrisisAdmin(
-    commands.GroupCog, group_name="crisis-admin", group_description="This server's crisis settings."
-):
-    def __init__(self, bot: CircleBot) -> None:
-        self.bot = bot
-        self.service = bot.resources.services.crisis
+async def local_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    bot: CircleBot = interaction.client  # type: ignore[assignment]
+    assert interaction.guild_id is not None
+    names = [r.name for r in await bot.resources.services.crisis.list_local(interaction.guild_id)]
+    return [
+        app_commands.Choice(name=n, value=n) for n in names if current.casefold() in n.casefold()
+    ][:25]
 
-    async def local_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        assert interaction.guild_id is not None
-        names = [r.name for r in await self.service.list_local(interaction.guild_id)]
-        return [
-            app_commands.Choice(name=n, value=n)
-            for n in names
-            if current.casefold() in n.casefold()
-        ][:25]
+
+class CrisisFacilitation(
+    FacilitatorGroup, name="crisis", description="This server's /crisis settings."
+):
+    @property
+    def service(self) -> CrisisService:
+        return self.bot.resources.services.crisis
 
     @app_commands.command(
         name="region", description="The default region for /crisis in this server."
     )
     @app_commands.describe(region="Country or region, e.g. GB, Canada, Australia")
-    @facilitator_only()
-    async def region(self, interaction: discord.Interaction, region: str) -> None:
+    @app_commands.autocomplete(region=region_autocomplete)
+    async def region(self, interaction: discord.Interaction, region: RegionOption) -> None:
         assert interaction.guild_id is not None
         lookup = await self.service.set_region(interaction.guild_id, region)
         await interaction.response.send_message(
             f"`/crisis` in this server now shows lines for **{lookup.region.name}** by default.",
             ephemeral=True,
         )
-
-    region.autocomplete("region")(region_autocomplete)
 
     @app_commands.command(
         name="add", description="Add a local resource, shown after the shipped lines."
@@ -105,14 +108,13 @@ class CrisisAdmin(
         url="A web page (http or https), optional",
         notes="Anything people should know, optional",
     )
-    @facilitator_only()
     async def add(
         self,
         interaction: discord.Interaction,
-        name: app_commands.Range[str, 1, 80],
-        how: app_commands.Range[str, 1, 200],
-        url: app_commands.Range[str, 1, 300] | None = None,
-        notes: app_commands.Range[str, 1, 300] | None = None,
+        name: app_commands.Range[str, 1, LOCAL_NAME_MAX],
+        how: app_commands.Range[str, 1, LOCAL_HOW_MAX],
+        url: app_commands.Range[str, 1, LOCAL_URL_MAX] | None = None,
+        notes: app_commands.Range[str, 1, LOCAL_NOTES_MAX] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         resource = await self.service.add_local(interaction.guild_id, name, how, url, notes)
@@ -123,24 +125,23 @@ class CrisisAdmin(
 
     @app_commands.command(name="remove", description="Remove a local resource.")
     @app_commands.describe(name="The resource's name")
-    @facilitator_only()
-    async def remove(self, interaction: discord.Interaction, name: str) -> None:
+    @app_commands.autocomplete(name=local_autocomplete)
+    async def remove(
+        self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 2 * LOCAL_NAME_MAX]
+    ) -> None:
         assert interaction.guild_id is not None
         await self.service.remove_local(interaction.guild_id, name)
         await interaction.response.send_message(
             f"Removed **{discord.utils.escape_markdown(name.strip())}**.", ephemeral=True
         )
 
-    remove.autocomplete("name")(local_autocomplete)
-
     @app_commands.command(name="list", description="This server's local resources.")
-    @facilitator_only()
     async def list_(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         local = await self.service.list_local(interaction.guild_id)
         if not local:
             await interaction.response.send_message(
-                'No local resources yet. Add one with `/crisis-admin add name:"Riverside Warmline" how:"call 555-0100"`.',
+                'No local resources yet. Add one with `/facilitate crisis add name:"Riverside Warmline" how:"call 555-0100"`.',
                 ephemeral=True,
             )
             return
@@ -153,7 +154,6 @@ class CrisisAdmin(
     @app_commands.describe(
         channel="A private facilitators' channel; leave empty to turn alerts off"
     )
-    @facilitator_only()
     async def alerts(
         self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
     ) -> None:
@@ -181,12 +181,12 @@ def _check_alerts_channel(guild: discord.Guild, channel: discord.TextChannel) ->
         raise ValidationError(
             f"{channel.mention} is visible to everyone. Support alerts name members, so they need a "
             "private channel only facilitators can see.",
-            "/crisis-admin alerts channel:#facilitators (a channel hidden from @everyone)",
+            "/facilitate crisis alerts channel:#facilitators (a channel hidden from @everyone)",
         )
     if not ALERTS_NEEDS.is_subset(channel.permissions_for(guild.me)):
         raise ValidationError(
             f"I can't post in {channel.mention}: I need View Channel and Send Messages there.",
-            "/crisis-admin alerts channel:#facilitators",
+            "/facilitate crisis alerts channel:#facilitators",
         )
 
 
@@ -208,5 +208,5 @@ class SupportAlerts:
 
 async def setup(bot: CircleBot) -> None:
     await bot.add_cog(Crisis(bot))
-    await bot.add_cog(CrisisAdmin(bot))
+    CrisisFacilitation.attach(bot)
     bot.resources.services.safety.notifier = SupportAlerts(bot)

@@ -119,7 +119,16 @@ async def test_every_cog_loads_and_no_two_commands_collide(tmp_path: Path) -> No
             assert len(names) == len(set(names))
             for command in client.tree.walk_commands():
                 assert 1 <= len(command.description) <= 100, command.qualified_name
-            assert {"crisis", "privacy", "circle", "checkin"} <= set(names)
+            assert {"crisis", "privacy", "circle", "checkin", "facilitate"} <= set(names)
+            # Every facilitator command passes the run-time check: its subgroup is a
+            # FacilitatorGroup (whose interaction_check it is), attached under /facilitate.
+            facilitate = client.tree.get_command("facilitate")
+            assert isinstance(facilitate, discord.app_commands.Group)
+            assert facilitate.commands
+            # (the class as this bot loaded it: unloading an extension drops its modules)
+            base = client.extensions["cogs.facilitate"].FacilitatorGroup
+            for sub in facilitate.commands:
+                assert isinstance(sub, base), sub.qualified_name
         finally:
             await client.close()
 

@@ -63,7 +63,7 @@ def validate_circle_name(text: str) -> str:
     if not name or len(name) > NAME_MAX or _MENTION.search(name):
         raise ValidationError(
             f"A circle's name is 1–{NAME_MAX} characters, without mentions.",
-            "/circle create name:Tuesday Evenings",
+            "/facilitate circle create name:Tuesday Evenings",
         )
     return name
 

@@ -395,7 +395,7 @@ LOCAL_HOW_MAX = 200
 LOCAL_URL_MAX = 300
 LOCAL_NOTES_MAX = 300
 LOCAL_EXAMPLE = (
-    '/crisis-admin add name:"Riverside Warmline" how:"call 555-0100, 5pm–11pm" '
+    '/facilitate crisis add name:"Riverside Warmline" how:"call 555-0100, 5pm–11pm" '
     "url:https://example.org"
 )
 _MENTION_RE = re.compile(r"@(?:everyone|here)|<@[!&]?\d+>", re.IGNORECASE)

@@ -196,6 +196,16 @@ class Guild:
             )
         return self.member(user.id)
 
+    def remove_member(self, member: Member) -> None:
+        """The member leaves the server (their roles go with them; they leave its threads)."""
+        self.record.members.pop(member.id, None)
+        self._members.pop(member.id, None)
+        for channel in self.record.channels.values():
+            channel.thread_member_ids.discard(member.id)
+        if self.server.gateway.wants_members():
+            data = {"guild_id": str(self.id), "user": member.user.payload()}
+            self.server.spawn(self.server.dispatch("GUILD_MEMBER_REMOVE", data, intent=1 << 1))
+
     def create_text_channel(self, name: str) -> Channel:
         record = self.server.state.new_channel(self.record, name, GUILD_TEXT)
         if self.server.gateway.sessions:
@@ -443,8 +453,27 @@ class Member:
     def permissions(self) -> int:
         return self.guild.record.base_permissions(self.id)
 
+    @property
+    def roles(self) -> list[Role]:
+        """The member's roles (not @everyone), e.g. the one `add_member(manage_guild=True)` made."""
+        return [self.guild.record.roles[rid] for rid in self.record.role_ids]
+
     def add_role(self, role: Role) -> None:
-        self.record.role_ids.append(role.id)
+        if role.id not in self.record.role_ids:
+            self.record.role_ids.append(role.id)
+            self._member_updated()
+
+    def remove_role(self, role: Role) -> None:
+        """Take a role away (e.g. the Manage Server role a facilitator was given)."""
+        if role.id in self.record.role_ids:
+            self.record.role_ids.remove(role.id)
+            self._member_updated()
+
+    def _member_updated(self) -> None:
+        # GUILD_MEMBER_UPDATE needs the privileged members intent, as in Discord.
+        if self.server.gateway.wants_members():
+            data = {**self.record.payload(), "guild_id": str(self.guild.id)}
+            self.server.spawn(self.server.dispatch("GUILD_MEMBER_UPDATE", data, intent=1 << 1))
 
     def __repr__(self) -> str:
         return f"<Member {self.name} id={self.id}>"

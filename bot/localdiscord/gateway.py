@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 HELLO, IDENTIFY, HEARTBEAT, HEARTBEAT_ACK, RESUME, RECONNECT = 10, 2, 1, 11, 6, 7
 INVALID_SESSION, REQUEST_MEMBERS, DISPATCH = 9, 8, 0
 MEMBERS_INTENT = 1 << 1
+PRESENCES_INTENT = 1 << 8
+MESSAGE_CONTENT_INTENT = 1 << 15
+PRIVILEGED_INTENTS = MEMBERS_INTENT | PRESENCES_INTENT | MESSAGE_CONTENT_INTENT
+# Close codes (Discord's gateway docs).
+INVALID_SHARD, SHARDING_REQUIRED, DISALLOWED_INTENTS = 4010, 4011, 4014
+# Discord makes sharding mandatory at 2,500 guilds per session.
+MAX_GUILDS_PER_SHARD = 2500
 GUILD_MESSAGES_INTENT = 1 << 9
 DM_MESSAGES_INTENT = 1 << 12
 
@@ -57,15 +64,50 @@ class Session:
     seq: int = 0
     conn: Connection | None = None
     backlog: list[dict[str, Any]] = field(default_factory=list)
+    shard: tuple[int, int] | None = None  # (shard id, shard count) from IDENTIFY
 
     def wants(self, intent: int | None) -> bool:
         return intent is None or bool(self.intents & intent)
 
+    def owns(self, guild_id: int | None) -> bool:
+        """A guild's events go to shard (guild_id >> 22) % count; DMs go to shard 0."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return shard_id == 0 if guild_id is None else (guild_id >> 22) % count == shard_id
+
+
+def event_guild(event: str, data: dict[str, Any]) -> int | None:
+    """The guild an event belongs to (GUILD_CREATE/UPDATE/DELETE carry it as `id`)."""
+    if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+        return int(data["id"])
+    raw = data.get("guild_id")
+    return int(raw) if raw else None
+
+
+def parse_shard(raw: Any) -> tuple[int, int] | None:
+    """IDENTIFY's `shard: [id, count]`, or None when it is not a valid pair."""
+    if not isinstance(raw, list | tuple) or len(raw) != 2:
+        return None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+        return None
+    shard_id, count = raw
+    return (shard_id, count) if count >= 1 and 0 <= shard_id < count else None
+
 
 class Gateway:
-    def __init__(self, state: State, url: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        state: State,
+        url: Callable[[], str],
+        *,
+        privileged_intents: int = PRIVILEGED_INTENTS,
+        max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD,
+    ) -> None:
         self.state = state
         self._url = url
+        self.privileged_intents = privileged_intents  # those enabled for the application
+        self.max_guilds_per_shard = max_guilds_per_shard
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
         self.connected = asyncio.Event()
@@ -106,10 +148,21 @@ class Gateway:
         if data.get("token", "").removeprefix("Bot ") != self.state.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
+        intents = int(data.get("intents", 0))
+        if intents & PRIVILEGED_INTENTS & ~self.privileged_intents:
+            await conn.ws.close(code=DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
+            return
+        shard = parse_shard(data["shard"]) if "shard" in data else None
+        if "shard" in data and shard is None:
+            await conn.ws.close(code=INVALID_SHARD, message=b"Invalid shard.")
+            return
+        session = Session(secrets.token_hex(16), intents, conn=conn, shard=shard)
+        guilds = [g for g in self.state.guilds.values() if g.bot_present and session.owns(g.id)]
+        if len(guilds) > self.max_guilds_per_shard:
+            await conn.ws.close(code=SHARDING_REQUIRED, message=b"Sharding required.")
+            return
         self.identify_count += 1
-        session = Session(secrets.token_hex(16), int(data.get("intents", 0)), conn=conn)
         self.sessions[session.id] = session
-        guilds = [g for g in self.state.guilds.values() if g.bot_present]
         ready = {
             "v": 10,
             "user": self.state.bot.payload(),
@@ -174,9 +227,11 @@ class Gateway:
     async def dispatch(
         self, event: str, data: dict[str, Any], *, intent: int | None = None
     ) -> None:
-        """Send an event to every identified session that asked for its intent."""
+        """Send an event to every identified session that asked for its intent and whose
+        shard holds the event's guild."""
+        guild_id = event_guild(event, data)
         for session in list(self.sessions.values()):
-            if session.wants(intent):
+            if session.wants(intent) and session.owns(guild_id):
                 await self._send_event(session, event, data)
 
     def wants_members(self) -> bool:

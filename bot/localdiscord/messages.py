@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,9 @@ from aiohttp import web
 from bot.localdiscord.state import Attachment, Message, State, User
 
 MENTION_RE = re.compile(r"<@!?(\d+)>")
+# Set by the server when it validates bodies against Discord's OpenAPI spec: called with
+# the request and its JSON body (or a multipart body's payload_json); raises ApiError.
+BODY_CHECK: web.AppKey[Callable[[web.Request, Any], None]] = web.AppKey("body_check")
 
 
 class ApiError(Exception):
@@ -34,7 +38,19 @@ def not_found(what: str, code: int) -> ApiError:
 
 
 async def read_body(request: web.Request, state: State) -> tuple[dict[str, Any], list[Attachment]]:
-    """Parse JSON or multipart; file parts become attachments in `files[n]` order."""
+    """Parse JSON or multipart (checked against the spec when the server does that);
+    file parts become attachments in `files[n]` order."""
+    has_body = request.can_read_body
+    body, files = await _parse_body(request, state)
+    check = request.app.get(BODY_CHECK)
+    if check is not None and has_body:
+        check(request, body)
+    return body, files
+
+
+async def _parse_body(
+    request: web.Request, state: State
+) -> tuple[dict[str, Any], list[Attachment]]:
     if not request.can_read_body:
         return {}, []
     if request.content_type.startswith("multipart/"):

@@ -16,16 +16,27 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.localdiscord.messages import ApiError, apply_edit, new_message, not_found, read_body
+from bot.localdiscord.gateway import GUILD_MESSAGES_INTENT
+from bot.localdiscord.messages import (
+    BODY_CHECK,
+    ApiError,
+    apply_edit,
+    new_message,
+    not_found,
+    read_body,
+)
 from bot.localdiscord.state import (
+    ATTACH_FILES,
     CREATE_PRIVATE_THREADS,
     CREATE_PUBLIC_THREADS,
     DM,
+    EMBED_LINKS,
     GUILD_TEXT,
     MANAGE_CHANNELS,
     MANAGE_THREADS,
     PRIVATE_THREAD,
     PUBLIC_THREAD,
+    RECIPIENT_ADD,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
@@ -125,6 +136,8 @@ def build_app(server: LocalDiscord) -> web.Application:
 
     app = web.Application(middlewares=[discord_middleware], client_max_size=64 * 1024 * 1024)
     app[SERVER_KEY] = server
+    if server.spec is not None:
+        app[BODY_CHECK] = check_against_spec
     app.router.add_get("/gateway", server.gateway.handle)
     routes: list[tuple[str, str, Handler]] = [
         ("GET", "/users/@me", get_me),
@@ -172,6 +185,19 @@ def build_app(server: LocalDiscord) -> web.Application:
     return app
 
 
+def check_against_spec(request: web.Request, body: Any) -> None:
+    """Refuse a body that does not conform to Discord's OpenAPI spec (see openapi.py)."""
+    spec = srv(request).spec
+    resource = request.match_info.route.resource
+    if spec is None or resource is None:
+        return
+    path = resource.canonical.removeprefix(PREFIX)
+    errors = spec.check(request.method, path, body)
+    if errors:
+        log.warning("localdiscord: %s %s does not conform to the spec", request.method, path)
+        raise_form(errors)
+
+
 # -- lookups -----------------------------------------------------------------------------
 def guild_of(request: web.Request) -> Guild:
     guild = srv(request).state.guilds.get(int(request.match_info["guild_id"]))
@@ -206,6 +232,51 @@ def message_of(request: web.Request, channel: Channel) -> Message:
 
 def require(guild: Guild | None, channel: Channel, perms: int, bot_id: int) -> None:
     if guild is not None and guild.channel_permissions(bot_id, channel) & perms != perms:
+        raise ApiError(403, 50013, "Missing Permissions")
+
+
+def apply_content_permissions(
+    guild: Guild | None, channel: Channel, body: dict[str, Any], files: list[Any], bot_id: int
+) -> bool:
+    """Attach Files and Embed Links on channel sends and edits, as Discord applies them:
+    files without Attach Files are refused (403, 50013); embeds without Embed Links are
+    dropped, so an embed-only message becomes empty (400, 50006). Interaction responses
+    and followups are webhook messages and not subject to the bot's channel permissions.
+    True when embeds were dropped."""
+    if guild is None:
+        return False
+    perms = guild.channel_permissions(bot_id, channel)
+    if files and not perms & ATTACH_FILES:
+        raise ApiError(403, 50013, "Missing Permissions")
+    if body.get("embeds") and not perms & EMBED_LINKS:
+        body["embeds"] = []
+        return True
+    return False
+
+
+def check_thread_member_change(
+    guild: Guild, thread: Channel, bot_id: int, user_id: int, *, add: bool
+) -> None:
+    """Discord's documented rules for PUT/DELETE /channels/{thread}/thread-members/{user}:
+    never on an archived thread; a private thread is out of sight unless the bot is in it or
+    has Manage Threads; adding another member needs Send Messages in Threads; removing
+    another member needs Manage Threads or being the thread's creator. (`invitable: false`
+    is not enforced on adds: the docs define it for non-moderators but the Add Thread
+    Member endpoint does not list it, and it is unverified whether the creator is exempt.)"""
+    if thread.archived:
+        raise ApiError(400, 50083, "Thread is archived")
+    perms = guild.channel_permissions(bot_id, thread)
+    moderator = bool(perms & MANAGE_THREADS)
+    private = thread.type == PRIVATE_THREAD
+    if private and not moderator and bot_id not in thread.thread_member_ids and user_id != bot_id:
+        raise ApiError(403, 50001, "Missing Access")
+    if user_id == bot_id:
+        return
+    if add:
+        allowed = bool(perms & SEND_MESSAGES_IN_THREADS)
+    else:
+        allowed = moderator or thread.owner_id == bot_id
+    if not allowed:
         raise ApiError(403, 50013, "Missing Permissions")
 
 
@@ -262,9 +333,19 @@ async def get_application(request: web.Request) -> web.Response:
 
 
 async def get_gateway(request: web.Request) -> web.Response:
-    url = srv(request).gateway_url
-    limit = {"total": 1000, "remaining": 999, "reset_after": 86400000, "max_concurrency": 1}
-    return json_response({"url": url, "shards": 1, "session_start_limit": limit})
+    server = srv(request)
+    if request.path.endswith("/gateway"):  # GET /gateway: the URL alone, no token needed
+        return json_response({"url": server.gateway_url})
+    remaining = max(0, 1000 - server.gateway.identify_count)
+    limit = {
+        "total": 1000,
+        "remaining": remaining,
+        "reset_after": 86400000,
+        "max_concurrency": server.max_concurrency,
+    }
+    return json_response(
+        {"url": server.gateway_url, "shards": server.shards, "session_start_limit": limit}
+    )
 
 
 # -- application commands ----------------------------------------------------------------
@@ -485,6 +566,7 @@ async def send_message(request: web.Request) -> web.Response:
     )
     body, files = await read_body(request, state)
     raise_form(validate_message(body))
+    apply_content_permissions(guild, channel, body, files, state.bot.id)
     if not any(
         (
             body.get("content"),
@@ -548,6 +630,11 @@ async def edit_message(request: web.Request) -> web.Response:
         raise ApiError(403, 50005, "Cannot edit a message authored by another user")
     body, files = await read_body(request, server.state)
     raise_form(validate_message(body))
+    guild = server.state.guild_of(channel)
+    if apply_content_permissions(guild, channel, body, files, server.state.bot.id) and not (
+        body.get("content", message.content) or body.get("components", message.components)
+    ):
+        raise ApiError(400, 50006, "Cannot send an empty message")
     apply_edit(server.state, message, body, files)
     server.record(message_event("edit", message, where=server.where(channel)))
     await server.dispatch("MESSAGE_UPDATE", message.payload())
@@ -660,8 +747,7 @@ async def _thread_member(request: web.Request, *, add: bool) -> web.Response:
     guild = state.guild_of(thread)
     if guild is None or user_id not in guild.members:
         raise not_found("Member", 10007)
-    if thread.archived and thread.locked:
-        raise ApiError(400, 50083, "Thread is archived")
+    check_thread_member_change(guild, thread, state.bot.id, user_id, add=add)
     if add:
         thread.thread_member_ids.add(user_id)
     else:
@@ -680,6 +766,18 @@ async def _thread_member(request: web.Request, *, add: bool) -> web.Response:
     update["added_members" if add else "removed_member_ids"] = [member] if add else [str(user_id)]
     if user_id == state.bot.id or server.gateway.wants_members():
         await server.dispatch("THREAD_MEMBERS_UPDATE", update)
+    if add and user_id != state.bot.id:
+        # Everyone in the thread sees "<bot> added <member> to the thread." (type 1).
+        notice = Message(
+            state.ids.next(),
+            thread.id,
+            state.bot,
+            guild_id=guild.id,
+            type=RECIPIENT_ADD,
+            mentions=[guild.members[user_id].user],
+        )
+        thread.messages.append(notice)  # the thread_member event below records it
+        await server.dispatch("MESSAGE_CREATE", notice.payload(), intent=GUILD_MESSAGES_INTENT)
     verb = "added" if add else "removed"
     server.record(
         Event(

@@ -14,15 +14,23 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.localdiscord.faults import Faults, Hold, Stage
-from bot.localdiscord.gateway import DM_MESSAGES_INTENT, GUILD_MESSAGES_INTENT, Gateway
+from bot.localdiscord.gateway import (
+    DM_MESSAGES_INTENT,
+    GUILD_MESSAGES_INTENT,
+    MAX_GUILDS_PER_SHARD,
+    PRIVILEGED_INTENTS,
+    Gateway,
+)
+from bot.localdiscord.openapi import SpecChecker, Violation
 from bot.localdiscord.ratelimit import RateLimiter
-from bot.localdiscord.state import DM, Channel, Command, Message, State, User
+from bot.localdiscord.state import DEFAULT_BOT, DM, Channel, Command, Message, State, User
 from bot.localdiscord.transcript import Event, Transcript, message_event
 
 if TYPE_CHECKING:
@@ -57,7 +65,20 @@ class LocalDiscord:
         global_rate: tuple[int, float] = (50, 1.0),
         port: int = 0,
         nonce_window: float = 300.0,
+        openapi_spec: str | Path | None = None,
+        bot_permissions: int = DEFAULT_BOT,
+        shards: int = 1,
+        max_concurrency: int = 1,
+        max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD,
+        privileged_intents: int = PRIVILEGED_INTENTS,
     ) -> None:
+        """`openapi_spec`: a copy of discord/discord-api-spec's openapi.json; when given,
+        every request body is validated against it (400, 50035 and a recorded
+        `spec_violations` entry when one does not conform). `bot_permissions`: what the
+        bot's managed role grants in every guild created (an invite link's integer).
+        Sharding: `shards` and `max_concurrency` are what GET /gateway/bot recommends; a
+        session holding more than `max_guilds_per_shard` guilds is closed with 4011;
+        IDENTIFY asking for a privileged intent not in `privileged_intents` gets 4014."""
         from bot.localdiscord.state import Snowflakes
 
         ids = Snowflakes()
@@ -78,9 +99,17 @@ class LocalDiscord:
             global_limit=global_rate,
             enabled=rate_limits,
         )
-        self.gateway = Gateway(self.state, lambda: self.gateway_url)
         self.faults = Faults()
         self.nonce_window = nonce_window
+        self.shards, self.max_concurrency = shards, max_concurrency
+        self.gateway = Gateway(
+            self.state,
+            lambda: self.gateway_url,
+            privileged_intents=privileged_intents,
+            max_guilds_per_shard=max_guilds_per_shard,
+        )
+        self.bot_permissions = bot_permissions
+        self.spec = SpecChecker(Path(openapi_spec)) if openapi_spec is not None else None
         self.unknown_routes: list[str] = []
         self.requests: list[str] = []
         self._port = port
@@ -121,6 +150,11 @@ class LocalDiscord:
         await self.stop()
 
     @property
+    def spec_violations(self) -> list[Violation]:
+        """Request bodies the spec check refused (empty when the check is off)."""
+        return self.spec.violations if self.spec is not None else []
+
+    @property
     def port(self) -> int:
         return self._port
 
@@ -145,7 +179,7 @@ class LocalDiscord:
         from bot.localdiscord.driver import Guild
 
         owner_user = self.create_user(owner) if isinstance(owner, str) else owner
-        record = self.state.new_guild(name, owner_user)
+        record = self.state.new_guild(name, owner_user, bot_permissions=self.bot_permissions)
         guild = Guild(self, record)
         self._guilds[record.id] = guild
         if self.gateway.sessions:
@@ -165,7 +199,9 @@ class LocalDiscord:
         return self._channels[channel_id]
 
     async def remove_bot_from_guild(self, guild: Guild) -> None:
-        """The bot was kicked or left: Discord sends GUILD_DELETE without `unavailable`."""
+        """The bot was kicked or left: Discord sends GUILD_DELETE without `unavailable`.
+        Works while the bot is offline too: a session that RESUMEs gets the GUILD_DELETE
+        from its backlog, and a new IDENTIFY no longer lists the guild."""
         guild.record.bot_present = False
         await self.dispatch("GUILD_DELETE", {"id": str(guild.id)})
         self.record(

@@ -37,24 +37,36 @@ SEND_MESSAGES_IN_THREADS = 1 << 38
 MODERATE_MEMBERS = 1 << 40
 ALL_PERMISSIONS = (1 << 51) - 1
 
-DEFAULT_EVERYONE = (
-    CREATE_INSTANT_INVITE
-    | ADD_REACTIONS
-    | VIEW_CHANNEL
+# @everyone in a newly created server. Discord's docs do not publish this value (the
+# Permissions topic lists the flags only); 2248473465835073 is what Discord itself sent as
+# the @everyone role of a fresh server in a captured GUILD_CREATE (January 2024: role
+# version equal to the guild's creation, only the default channels). It grants the
+# everyday member permissions (view, send, embed links, attach files, history, reactions,
+# threads, application commands, voice, polls, ...) and no management bit: no Manage
+# Server, Manage Roles, Manage Channels, Manage Messages, Manage Threads, Administrator.
+DEFAULT_EVERYONE = 2248473465835073
+# The bot's managed role when a test does not choose: a generous set for tests of the
+# server itself. Circlekeeper's own tests use the README's invite permissions instead.
+DEFAULT_BOT = (
+    VIEW_CHANNEL
     | SEND_MESSAGES
     | EMBED_LINKS
     | ATTACH_FILES
     | READ_MESSAGE_HISTORY
-    | USE_APPLICATION_COMMANDS
     | CREATE_PUBLIC_THREADS
     | CREATE_PRIVATE_THREADS
     | SEND_MESSAGES_IN_THREADS
+    | MANAGE_THREADS
+    | MANAGE_MESSAGES
+    | MANAGE_CHANNELS
 )
-DEFAULT_BOT = DEFAULT_EVERYONE | MANAGE_THREADS | MANAGE_MESSAGES | MANAGE_CHANNELS
 
 # Channel types.
 GUILD_TEXT, DM, PUBLIC_THREAD, PRIVATE_THREAD = 0, 1, 11, 12
 THREAD_TYPES = (PUBLIC_THREAD, PRIVATE_THREAD)
+
+# Message types the server posts itself.
+RECIPIENT_ADD = 1  # "<someone> added <member> to the thread."
 
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
@@ -104,9 +116,12 @@ class Role:
     permissions: int
     position: int = 0
     managed: bool = False
+    bot_id: int | None = None  # set on a bot's managed role (`tags.bot_id`)
 
     def payload(self) -> dict[str, Any]:
+        tags = {"bot_id": str(self.bot_id)} if self.bot_id is not None else {}
         return {
+            "tags": tags,
             "id": str(self.id),
             "name": self.name,
             "color": 0,
@@ -522,12 +537,21 @@ class State:
         self.users[user.id] = user
         return user
 
-    def new_guild(self, name: str, owner: User | None = None) -> Guild:
+    def new_guild(
+        self, name: str, owner: User | None = None, *, bot_permissions: int = DEFAULT_BOT
+    ) -> Guild:
         gid = self.ids.next()
         owner = owner or self.new_user(f"{name} owner")
         guild = Guild(gid, name, owner.id)
         guild.roles[gid] = Role(gid, "@everyone", DEFAULT_EVERYONE)
-        bot_role = Role(self.ids.next(), self.bot.username, DEFAULT_BOT, position=1, managed=True)
+        bot_role = Role(
+            self.ids.next(),
+            self.bot.username,
+            bot_permissions,
+            position=1,
+            managed=True,
+            bot_id=self.bot.id,
+        )
         guild.roles[bot_role.id] = bot_role
         guild.members[owner.id] = MemberRecord(owner, gid)
         guild.members[self.bot.id] = MemberRecord(self.bot, gid, [bot_role.id])

@@ -181,7 +181,7 @@ def validate_message(payload: dict[str, Any]) -> FormErrors:
         errors.add(
             ("embeds",), "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
         )
-    _validate_components(errors, payload.get("components") or [], payload.get("flags", 0))
+    _validate_components(errors, payload.get("components") or [], int(payload.get("flags") or 0))
     return errors
 
 

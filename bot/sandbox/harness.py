@@ -19,6 +19,12 @@ from bot.settings import Settings
 from bot.startup import create_bot, open_resources
 from bot.static_data import StaticData
 
+# The README's invite link: View Channels, Send Messages, Embed Links, Attach Files, Read
+# Message History, Create Private Threads, Send Messages in Threads. The bot's role holds
+# exactly these in the sandbox and the end-to-end tests, so they exercise what a real
+# server grants (a test checks the README names the same permissions and integer).
+INVITE_PERMISSIONS = 343597501440
+
 
 def local_settings(
     server: LocalDiscord,

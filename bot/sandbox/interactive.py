@@ -1,6 +1,6 @@
 """`circlekeeper sandbox --interactive`: type slash commands as one of the simulated members.
 
-    Ada> /circle create name:"Tuesday Evenings" timezone:America/New_York
+    Ada> /facilitate circle create name:"Tuesday Evenings" timezone:America/New_York
     Ada> as Sam: /circle join circle:"Tuesday Evenings"
     Sam> click I agree
 
@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.localdiscord import ComponentNotFound, DriverError, Member, Modal, Reply
+from bot.localdiscord import CommandHidden, ComponentNotFound, DriverError, Member, Modal, Reply
 from bot.sandbox.scenes import FACILITATOR, Stage
 
 if TYPE_CHECKING:
@@ -46,12 +46,12 @@ HELP = """\
   When the bot opens a form, you fill it field by field; for a menu, type a number.
 
   A first walk-through:
-    /circle create name:"Tuesday Evenings" timezone:America/New_York
+    /facilitate circle create name:"Tuesday Evenings" timezone:America/New_York
     as Sam: /circle join circle:"Tuesday Evenings"
     click I agree
-    as Ada: /checkin now circle:"Tuesday Evenings"
+    as Ada: /facilitate checkin now circle:"Tuesday Evenings"
     as Sam: click Check in
-    as Ada: /checkin close circle:"Tuesday Evenings\""""
+    as Ada: /facilitate checkin close circle:"Tuesday Evenings\""""
 
 
 def read_line(prompt: str) -> str:
@@ -76,7 +76,8 @@ class InputError(ValueError):
 
 
 def parse_command(text: str) -> tuple[str, dict[str, str]]:
-    """`/checkin schedule days:mon,thu time:"19:00"` → ("/checkin schedule", {...})."""
+    """`/facilitate checkin now circle:"Tuesday Evenings"` →
+    ("/facilitate checkin now", {"circle": "Tuesday Evenings"})."""
     try:
         tokens = shlex.split(text)
     except ValueError as error:
@@ -262,7 +263,14 @@ class Prompt:
         options = {k: self._value(schema.get(k.replace("-", "_")), v) for k, v in given.items()}
         member = self.current
         channel = None if dm else self.stage.channel
-        reply = await member.run(path, channel=channel, dm=dm, options=options)
+        try:
+            reply = await member.run(path, channel=channel, dm=dm, options=options)
+        except CommandHidden:
+            top = path.split()[0]
+            raise InputError(
+                f"Discord does not show {top} to {member.name} here"
+                + (" (it is for servers)." if dm else " (it needs Manage Server).")
+            ) from None
         await self.after(member, reply)
 
     async def click(self, label: str) -> None:

@@ -26,7 +26,7 @@ import discord.http
 
 from bot.localdiscord import Channel, DriverError, Event, Guild, LocalDiscord, Member
 from bot.localdiscord.transcript import render_event
-from bot.sandbox.harness import running_bot
+from bot.sandbox.harness import INVITE_PERMISSIONS, running_bot
 from bot.sandbox.scenes import (
     FACILITATOR,
     MEMBER_NAMES,
@@ -212,7 +212,7 @@ async def run_sandbox(
             _restored_endpoints(),
             tempfile.TemporaryDirectory(prefix="circlekeeper-sandbox-") as tmp,
         ):
-            async with LocalDiscord(message_rate=(50, 1.0)) as server:
+            async with LocalDiscord(bot_permissions=INVITE_PERMISSIONS) as server:
                 world = build_world(server)
                 printer.names = Names(server, ZoneInfo(TIMEZONE))
                 async with running_bot(server, Path(tmp) / "circlekeeper.db") as bot:

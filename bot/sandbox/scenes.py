@@ -99,9 +99,14 @@ async def privacy_scene(stage: Stage) -> None:
 # -- 3. a circle and a check-in round ------------------------------------------------------
 async def circle_scene(stage: Stage) -> None:
     ada = stage.member("Ada")
-    reply = await ada.run("/circle create", channel=stage.channel, name=CIRCLE, timezone=TIMEZONE)
-    expect_private(reply, "/circle create")
-    expect(CIRCLE in reply.content, f"/circle create did not confirm {CIRCLE!r}: {reply.content}")
+    reply = await ada.run(
+        "/facilitate circle create", channel=stage.channel, name=CIRCLE, timezone=TIMEZONE
+    )
+    expect_private(reply, "/facilitate circle create")
+    expect(
+        CIRCLE in reply.content,
+        f"/facilitate circle create did not confirm {CIRCLE!r}: {reply.content}",
+    )
 
     stage.say("Sam, Kai and Noor each read the circle's agreement and press I agree:")
     for name in ("Sam", "Kai", "Noor"):
@@ -113,22 +118,22 @@ async def circle_scene(stage: Stage) -> None:
 
     stage.say("Ada sets a schedule: Mondays and Thursdays at 19:00, open for 12 hours.")
     reply = await ada.run(
-        "/checkin schedule",
+        "/facilitate checkin schedule",
         channel=stage.channel,
         circle=CIRCLE,
         days="mon,thu",
         time="19:00",
         close_after="12h",
     )
-    expect_private(reply, "/checkin schedule")
+    expect_private(reply, "/facilitate checkin schedule")
 
     stage.say("She doesn't wait for Monday: she opens a round right now.")
-    reply = await ada.run("/checkin now", channel=stage.channel, circle=CIRCLE)
-    expect_private(reply, "/checkin now")
+    reply = await ada.run("/facilitate checkin now", channel=stage.channel, circle=CIRCLE)
+    expect_private(reply, "/facilitate checkin now")
     prompt = stage.channel.last_message
     expect(
         prompt is not None and "Check in" in prompt.buttons,
-        "/checkin now did not post a round with a Check in button in #tuesday-circle",
+        "/facilitate checkin now did not post a round with a Check in button in #tuesday-circle",
     )
 
     answers = (
@@ -145,8 +150,8 @@ async def circle_scene(stage: Stage) -> None:
         expect_private(done, f"{name}'s check-in")
 
     stage.say("Ada closes the round. The summary shows only what each member chose to share.")
-    reply = await ada.run("/checkin close", channel=stage.channel, circle=CIRCLE)
-    expect_private(reply, "/checkin close")
+    reply = await ada.run("/facilitate checkin close", channel=stage.channel, circle=CIRCLE)
+    expect_private(reply, "/facilitate checkin close")
     await stage.server.wait_for(
         lambda: any("Check-in closed" in m.text for m in stage.channel.messages),
         message="for the round summary in #tuesday-circle",
@@ -210,9 +215,13 @@ async def own_data_scene(stage: Stage) -> None:
 async def bad_input_scene(stage: Stage) -> None:
     ada = stage.member("Ada")
     reply = await ada.run(
-        "/checkin schedule", channel=stage.channel, circle=CIRCLE, days="mon,thu", time="25:00"
+        "/facilitate checkin schedule",
+        channel=stage.channel,
+        circle=CIRCLE,
+        days="mon,thu",
+        time="25:00",
     )
-    expect_private(reply, "/checkin schedule time:25:00")
+    expect_private(reply, "/facilitate checkin schedule time:25:00")
     expect(
         reply.content and reply.content != SORRY,
         f"time:25:00 got a generic error instead of a clear refusal: {reply.content!r}",
@@ -220,9 +229,9 @@ async def bad_input_scene(stage: Stage) -> None:
 
     stage.say("And a circle in a time zone that doesn't exist:")
     reply = await ada.run(
-        "/circle create", channel=stage.channel, name="Moon Base", timezone="Mars/Base"
+        "/facilitate circle create", channel=stage.channel, name="Moon Base", timezone="Mars/Base"
     )
-    expect_private(reply, "/circle create timezone:Mars/Base")
+    expect_private(reply, "/facilitate circle create timezone:Mars/Base")
     expect("Created" not in reply.content, "a circle was created in the Mars/Base time zone")
     expect(reply.content != SORRY, "timezone:Mars/Base got a generic error, not a clear refusal")
 

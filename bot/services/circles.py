@@ -14,6 +14,7 @@ from bot.storage.database import Database
 from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import guilds as guilds_repo
+from bot.text import quote
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ class CircleService:
                 circle = await circles_repo.create(tx, guild_id, name, channel_id, zone, now)
             except circles_repo.DuplicateCircle:
                 raise ValidationError(
-                    f"This server already has a circle called “{name}”. Choose another name.",
-                    f"/circle create name:{name} (Thursdays)",
+                    f"This server already has a circle called {quote(name)}. Choose another name.",
+                    f"/facilitate circle create name:{name} (Thursdays)",
                 ) from None
             await guilds_repo.set_guild_setting(tx, guild_id, "default_timezone", zone)
             await circles_repo.note_facilitator(tx, circle, facilitator_id, now)
@@ -72,13 +73,15 @@ class CircleService:
                 if circle is None:
                     known = await circles_repo.names(tx, guild_id, "", limit=5)
                     raise ValidationError(
-                        f"There is no circle called “{name.strip()}” in this server."
+                        f"There is no circle called {quote(name)} in this server."
                         + (
                             f" Circles here: {', '.join(known)}."
                             if known
-                            else " Create one with `/circle create`."
+                            else " Create one with `/facilitate circle create`."
                         ),
-                        f"circle:{known[0]}" if known else "/circle create name:Tuesday Evenings",
+                        f"circle:{known[0]}"
+                        if known
+                        else "/facilitate circle create name:Tuesday Evenings",
                     )
                 return circle
             here = await circles_repo.by_channel(tx, guild_id, channel_id) if channel_id else []
@@ -88,7 +91,7 @@ class CircleService:
         if not known:
             raise ValidationError(
                 "This server has no circles yet. A facilitator can create one.",
-                "/circle create name:Tuesday Evenings",
+                "/facilitate circle create name:Tuesday Evenings",
             )
         raise ValidationError(
             "Which circle? Name it (this channel belongs to "

@@ -25,6 +25,7 @@ from bot.errors import ValidationError
 from bot.storage.database import Database
 from bot.storage.repositories import guilds as guilds_repo
 from bot.storage.repositories import local_resources as local_repo
+from bot.text import quote
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,11 @@ class CrisisService:
     async def set_region(self, guild_id: int, region: str) -> RegionLookup:
         lookup = self.directory.lookup(region)
         if not lookup.matched:
+            codes = ", ".join(r.code for r in self.directory.regions)
+            what = quote(region) if region.strip() else "An empty name"
             raise ValidationError(
-                f"“{region}” is not a region Circlekeeper knows. {lookup.hint}", "region:GB"
+                f"{what} is not a region Circlekeeper knows. Regions it knows: {codes}.",
+                "region:GB",
             )
         async with self._db.transaction() as tx:
             await guilds_repo.set_guild_setting(tx, guild_id, "crisis_region", lookup.region.code)
@@ -118,13 +122,13 @@ class CrisisService:
             existing = await local_repo.list_for(tx, guild_id)
             if any(r.name.casefold() == resource.name.casefold() for r in existing):
                 raise ValidationError(
-                    f"“{resource.name}” is already listed. Remove it first to change it.",
-                    f'/crisis-admin remove name:"{resource.name}"',
+                    f"{quote(resource.name)} is already listed. Remove it first to change it.",
+                    f'/facilitate crisis remove name:"{resource.name}"',
                 )
             if len(existing) >= LOCAL_RESOURCES_MAX:
                 raise ValidationError(
                     f"A server can list up to {LOCAL_RESOURCES_MAX} local resources. Remove one first.",
-                    '/crisis-admin remove name:"Old Warmline"',
+                    '/facilitate crisis remove name:"Old Warmline"',
                 )
             await local_repo.add(tx, guild_id, resource)
         self._invalidate(guild_id)
@@ -134,7 +138,7 @@ class CrisisService:
         async with self._db.transaction() as tx:
             if not await local_repo.remove(tx, guild_id, name.strip()):
                 raise ValidationError(
-                    f"No local resource called “{name.strip()}”.", "/crisis-admin list"
+                    f"No local resource called {quote(name)}.", "/facilitate crisis list"
                 )
         self._invalidate(guild_id)
 

@@ -87,7 +87,7 @@ def info_embed(info: CircleInfo) -> discord.Embed:
         if info.next_round_at is not None:
             schedule += f"\nNext round: {ts(info.next_round_at)} ({ts(info.next_round_at, 'R')})"
     else:
-        schedule = "No schedule: facilitators open rounds with `/checkin now`."
+        schedule = "No schedule: facilitators open rounds with `/facilitate checkin now`."
     embed.add_field(name="Check-in schedule", value=schedule, inline=False)
     if info.open_round is not None:
         embed.add_field(

@@ -240,6 +240,6 @@ def local_list_embed(local: Sequence[LocalResource]) -> discord.Embed:
         colour=CALM_COLOUR,
     )
     embed.set_footer(
-        text="Shown after the shipped lines in /crisis. Remove one with /crisis-admin remove."
+        text="Shown after the shipped lines in /crisis. Remove one with /facilitate crisis remove."
     )
     return embed

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.text import clip
+
+__all__ = ["clip", "pack_lines"]
+
 DESCRIPTION_BUDGET = 3900
 MESSAGE_BUDGET = 5800
 EMBEDS_PER_MESSAGE = 10
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def pack_lines(

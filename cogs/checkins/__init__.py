@@ -6,6 +6,7 @@ from bot.app import CircleBot
 from bot.dm import DirectMessenger
 from bot.ui.checkins import CheckInButton
 from cogs.checkins._cog import Checkins
+from cogs.checkins._facilitate import CheckinFacilitation
 from cogs.checkins._notifier import DiscordCheckinNotifier
 
 
@@ -14,3 +15,4 @@ async def setup(bot: CircleBot) -> None:
     bot.resources.services.checkins.notifier = DiscordCheckinNotifier(bot, messenger)
     bot.add_dynamic_items(CheckInButton)
     await bot.add_cog(Checkins(bot, messenger))
+    CheckinFacilitation.attach(bot)

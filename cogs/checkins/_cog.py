@@ -1,4 +1,6 @@
-"""`/checkin …` commands. Parsing and rendering only; the rules live in CheckinService."""
+"""`/checkin history | reminders | pause | resume`: a member's own side of check-ins.
+Parsing and rendering only; the rules live in CheckinService. Facilitators' round
+commands are in `_facilitate.py`."""
 
 from __future__ import annotations
 
@@ -11,19 +13,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import CircleBot
-from bot.checks import facilitator_only
 from bot.dm import DirectMessenger
 from bot.errors import ValidationError
-from bot.services.outbox import Outcome
-from bot.ui.checkin_replies import closed_message, opened_message
-from bot.ui.checkins import history_text, ts
+from bot.ui.checkins import history_text
 from bot.ui.mood_chart import render_mood_chart
-from cogs.circle_options import circle_autocomplete, resolve_circle
 
 log = logging.getLogger(__name__)
 
-CIRCLE = "The circle's name"
-POST_WAIT_SECONDS = 10.0  # the reply waits this long for the post it reports on
 DMS_CLOSED_NOTICE = (
     "I tried to send you a check-in reminder, but your DMs are closed to me. To get them, allow direct "
     "messages from this server's members (Privacy Settings), then run `/checkin reminders on` again. "
@@ -53,88 +49,6 @@ class Checkins(
         except Exception as error:  # a notice must never disturb the command that just ran
             log.warning("DM-closed notice skipped: %s", type(error).__name__)
 
-    async def _outcome(self, delivery_id: int | None) -> Outcome:
-        """Wait briefly for a post, so the reply says only what happened."""
-        if delivery_id is None:
-            return Outcome.DELIVERED  # nothing was owed (already delivered)
-        return await self.bot.resources.services.outbox.wait(delivery_id, POST_WAIT_SECONDS)
-
-    @app_commands.command(
-        name="schedule", description="Set a circle's recurring check-in round, or turn it off."
-    )
-    @app_commands.describe(
-        circle=CIRCLE,
-        days="e.g. mon,thu — or off to stop scheduled rounds",
-        time="Local time in the circle's zone, e.g. 19:00",
-        close_after="How long each round stays open, e.g. 12h (default 24h)",
-    )
-    @facilitator_only()
-    async def schedule(
-        self,
-        interaction: discord.Interaction,
-        circle: str,
-        days: str,
-        time: str | None = None,
-        close_after: str | None = None,
-    ) -> None:
-        found = await resolve_circle(interaction, circle)
-        if days.strip().lower() == "off":
-            await self.service.clear_schedule(found)
-            await interaction.response.send_message(
-                f"Scheduled rounds of **{found.name}** are off. `/checkin now` still opens one.",
-                ephemeral=True,
-            )
-            return
-        if not time:
-            raise ValidationError(
-                "Add the time rounds open, in the circle's time zone.",
-                f"/checkin schedule circle:{found.name} days:{days} time:19:00",
-            )
-        schedule = await self.service.set_schedule(found, days, time, close_after)
-        await self.bot.resources.services.circles.note_facilitator(found, interaction.user.id)
-        next_at = schedule.next_open_after(self.bot.resources.clock.now())
-        await interaction.response.send_message(
-            f"**{found.name}**: {schedule.describe()}. Next round {ts(next_at)} ({ts(next_at, 'R')}).",
-            ephemeral=True,
-        )
-
-    schedule.autocomplete("circle")(circle_autocomplete)
-
-    @app_commands.command(name="now", description="Open a check-in round now.")
-    @app_commands.describe(circle=CIRCLE)
-    @facilitator_only()
-    async def now(self, interaction: discord.Interaction, circle: str) -> None:
-        found = await resolve_circle(interaction, circle)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.bot.resources.services.circles.note_facilitator(found, interaction.user.id)
-        opened = await self.service.open_now(found)
-        outcome = await self._outcome(opened.prompt_delivery)
-        await interaction.followup.send(
-            opened_message(
-                opened.round.channel_id, opened.round.closes_at, outcome, opened.repaired
-            ),
-            ephemeral=True,
-        )
-
-    now.autocomplete("circle")(circle_autocomplete)
-
-    @app_commands.command(
-        name="close", description="Close the open round now and post its summary."
-    )
-    @app_commands.describe(circle=CIRCLE)
-    @facilitator_only()
-    async def close(self, interaction: discord.Interaction, circle: str) -> None:
-        found = await resolve_circle(interaction, circle)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.bot.resources.services.circles.note_facilitator(found, interaction.user.id)
-        closed = await self.service.close_now(found)
-        outcome = await self._outcome(closed.summary_delivery)
-        await interaction.followup.send(
-            closed_message(closed.summary.answered, found.channel_id, outcome), ephemeral=True
-        )
-
-    close.autocomplete("circle")(circle_autocomplete)
-
     @app_commands.command(name="history", description="Your own mood chart (only you see it).")
     @app_commands.describe(days="How many days back (default 30)")
     async def history(
@@ -159,7 +73,9 @@ class Checkins(
         name="reminders", description="One DM before a round closes if you haven't answered."
     )
     @app_commands.describe(setting="on or off")
-    async def reminders(self, interaction: discord.Interaction, setting: str) -> None:
+    async def reminders(
+        self, interaction: discord.Interaction, setting: app_commands.Range[str, 1, 10]
+    ) -> None:
         choice = setting.strip().lower()
         if choice not in {"on", "off"}:
             raise ValidationError("Reminders are on or off.", "/checkin reminders setting:on")
@@ -185,7 +101,9 @@ class Checkins(
         name="pause", description="Away for a while: no reminders, shown as away."
     )
     @app_commands.describe(until="The date you're back, e.g. 2026-12-01, Dec 1, or 2w")
-    async def pause(self, interaction: discord.Interaction, until: str) -> None:
+    async def pause(
+        self, interaction: discord.Interaction, until: app_commands.Range[str, 1, 40]
+    ) -> None:
         today = self.bot.resources.clock.now().date()
         day = await self.service.pause(interaction.user.id, until, today)
         await interaction.response.send_message(

@@ -57,7 +57,7 @@ async def create_circle(
     options: dict[str, object] = {"name": name, "channel": channel}
     if timezone:
         options["timezone"] = timezone
-    reply = await facilitator.run("/circle create", channel=channel, options=options)
+    reply = await facilitator.run("/facilitate circle create", channel=channel, options=options)
     assert reply.ephemeral and reply.content.startswith(f"Created **{name}**"), reply.describe()
 
 

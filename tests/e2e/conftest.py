@@ -21,6 +21,7 @@ from bot.clock import FakeClock
 from bot.localdiscord import Channel, Guild, LocalDiscord, Member
 from bot.sandbox.harness import running_bot
 from tests.conftest import BACKENDS, fresh_database
+from tests.e2e.strict import assert_spec_clean, strict_server
 
 
 @dataclass
@@ -60,7 +61,7 @@ async def world(
     target = fresh_database(request, request.param, db_path)
     db_url = target if isinstance(target, str) else None
     clock = FakeClock()
-    async with LocalDiscord(message_rate=(50, 1.0)) as server:
+    async with strict_server() as server:
         guild = server.create_guild("Sandbox")
         facilitator = guild.add_member("Ada", manage_guild=True)
         sam, kai, noor = (guild.add_member(name) for name in ("Sam", "Kai", "Noor"))
@@ -71,5 +72,6 @@ async def world(
                 yield World(
                     server, bot, clock, guild, facilitator, sam, kai, noor, channel, db_path, db_url
                 )
+            assert_spec_clean(server)
         finally:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved

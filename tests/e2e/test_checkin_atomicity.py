@@ -13,7 +13,9 @@ from tests.e2e.conftest import World
 async def test_a_round_whose_close_timer_cannot_be_stored_is_not_left_open(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    created = await world.facilitator.run("/circle create", name="Atomic", channel=world.channel)
+    created = await world.facilitator.run(
+        "/facilitate circle create", name="Atomic", channel=world.channel
+    )
     assert "Created" in created.content
     services = world.bot.resources.services
     circle = await services.circles.resolve(world.guild.id, world.channel.id, "Atomic")

@@ -35,6 +35,7 @@ from tests.e2e.checkin_helpers import (
     rounds_of,
 )
 from tests.e2e.conftest import run_due
+from tests.e2e.strict import assert_spec_clean, strict_server
 
 
 @dataclass
@@ -90,7 +91,7 @@ async def timers(
     db_path = tmp_path_factory.mktemp("timers") / "circlekeeper.db"
     target = fresh_database(request, request.param, db_path)
     clock = FakeClock(datetime(2026, 2, 2, 12, 0, tzinfo=UTC))
-    async with LocalDiscord(message_rate=(50, 1.0)) as server:
+    async with strict_server() as server:
         guild = server.create_guild("Timers")
         env = Timers(
             server,
@@ -105,6 +106,7 @@ async def timers(
             await env.start()
             await server.wait_until_connected()
             yield env
+            assert_spec_clean(server)
         finally:
             await env.stop()
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
@@ -112,7 +114,7 @@ async def timers(
 
 async def _schedule(env: Timers, name: str, channel: Channel, **options: str) -> None:
     reply = await env.facilitator.run(
-        "/checkin schedule", channel=channel, options={"circle": name, **options}
+        "/facilitate checkin schedule", channel=channel, options={"circle": name, **options}
     )
     assert reply.ephemeral and reply.content.startswith(f"**{name}**: "), reply.describe()
 
@@ -177,7 +179,7 @@ async def test_a_scheduled_round_opens_at_its_time_and_closes_on_time(timers: Ti
 
 async def _schedule_off(env: Timers, name: str, channel: Channel) -> None:
     reply = await env.facilitator.run(
-        "/checkin schedule", channel=channel, options={"circle": name, "days": "off"}
+        "/facilitate checkin schedule", channel=channel, options={"circle": name, "days": "off"}
     )
     assert reply.ephemeral and "are off" in reply.content
 
@@ -186,7 +188,9 @@ async def test_a_restart_mid_round_keeps_the_button_and_the_close_time(timers: T
     env = timers
     env.clock.set(datetime(2026, 7, 6, 12, 0, tzinfo=UTC))
     channel = await _circle(env, "Restart Circle")
-    opened = await env.facilitator.run("/checkin now", circle="Restart Circle", channel=channel)
+    opened = await env.facilitator.run(
+        "/facilitate checkin now", circle="Restart Circle", channel=channel
+    )
     assert opened.ephemeral, opened.describe()
     circle = await circle_named(env.live, env.guild.id, "Restart Circle")
     round_ = await open_round(env.live, circle)

@@ -43,7 +43,7 @@ async def _circle_with(world: World, name: str, *members: Member) -> Channel:
 
 
 async def _open(world: World, name: str, channel: Channel) -> tuple[Round, Message]:
-    reply = await world.facilitator.run("/checkin now", circle=name, channel=channel)
+    reply = await world.facilitator.run("/facilitate checkin now", circle=name, channel=channel)
     assert reply.ephemeral, reply.describe()
     assert reply.content.startswith(f"Opened a round in <#{channel.id}>; it closes <t:")
     round_ = await open_round(world.bot, await circle_named(world.bot, world.guild.id, name))
@@ -53,7 +53,7 @@ async def _open(world: World, name: str, channel: Channel) -> tuple[Round, Messa
 
 async def _close(world: World, name: str, channel: Channel) -> str:
     before = len(channel.messages)
-    reply = await world.facilitator.run("/checkin close", circle=name, channel=channel)
+    reply = await world.facilitator.run("/facilitate checkin close", circle=name, channel=channel)
     assert reply.ephemeral, reply.describe()
     assert reply.content.endswith(f"the summary is posted in <#{channel.id}>.")
     posted = channel.messages[before:]
@@ -70,7 +70,7 @@ def _member(world: World, name: str) -> Member:
     return world.guild.add_member(name)
 
 
-# -- /checkin schedule -------------------------------------------------------------------
+# -- /facilitate checkin schedule -------------------------------------------------------------------
 
 
 async def test_schedule_refuses_every_malformed_value_with_an_example(world: World) -> None:
@@ -92,7 +92,9 @@ async def test_schedule_refuses_every_malformed_value_with_an_example(world: Wor
             options["time"] = time
         if close_after is not None:
             options["close_after"] = close_after
-        reply = await world.facilitator.run("/checkin schedule", channel=channel, options=options)
+        reply = await world.facilitator.run(
+            "/facilitate checkin schedule", channel=channel, options=options
+        )
         assert reply.ephemeral, reply.describe()
         assert problem in reply.content, (days, time, close_after, reply.content)
         assert "For example: " in reply.content and example in reply.content, reply.content
@@ -101,7 +103,7 @@ async def test_schedule_refuses_every_malformed_value_with_an_example(world: Wor
         assert await jobs_repo.get(tx, f"checkin-open:{circle.id}") is None
 
     unknown = await world.facilitator.run(
-        "/checkin schedule", circle="Nope", days="mon", time="19:00", channel=channel
+        "/facilitate checkin schedule", circle="Nope", days="mon", time="19:00", channel=channel
     )
     assert unknown.ephemeral and "There is no circle called “Nope”" in unknown.content
 
@@ -109,7 +111,7 @@ async def test_schedule_refuses_every_malformed_value_with_an_example(world: Wor
 async def test_schedule_stores_the_round_and_off_clears_it(world: World) -> None:
     channel = await _circle_with(world, "Weekly Circle")
     reply = await world.facilitator.run(
-        "/checkin schedule",
+        "/facilitate checkin schedule",
         circle="Weekly Circle",
         days="mon,thu",
         time="7pm",
@@ -132,7 +134,7 @@ async def test_schedule_stores_the_round_and_off_clears_it(world: World) -> None
     assert job.run_at == circle.schedule.next_open_after(world.clock.now())
 
     off = await world.facilitator.run(
-        "/checkin schedule", circle="Weekly Circle", days="off", channel=channel
+        "/facilitate checkin schedule", circle="Weekly Circle", days="off", channel=channel
     )
     assert off.ephemeral and off.content.startswith(
         "Scheduled rounds of **Weekly Circle** are off."
@@ -149,10 +151,13 @@ async def test_facilitator_round_commands_are_refused_to_members_at_run_time(
     channel = await _circle_with(world, "Guarded Circle", world.sam)
     circle = await circle_named(world.bot, world.guild.id, "Guarded Circle")
     attempts = [
-        ("/checkin schedule", {"circle": "Guarded Circle", "days": "mon", "time": "19:00"}),
-        ("/checkin schedule", {"circle": "Guarded Circle", "days": "off"}),
-        ("/checkin now", {"circle": "Guarded Circle"}),
-        ("/checkin close", {"circle": "Guarded Circle"}),
+        (
+            "/facilitate checkin schedule",
+            {"circle": "Guarded Circle", "days": "mon", "time": "19:00"},
+        ),
+        ("/facilitate checkin schedule", {"circle": "Guarded Circle", "days": "off"}),
+        ("/facilitate checkin now", {"circle": "Guarded Circle"}),
+        ("/facilitate checkin close", {"circle": "Guarded Circle"}),
     ]
     for command, options in attempts:
         reply = await world.sam.run(command, channel=channel, force=True, options=options)
@@ -164,11 +169,15 @@ async def test_facilitator_round_commands_are_refused_to_members_at_run_time(
 
 async def test_now_and_close_refuse_a_second_round_and_a_missing_one(world: World) -> None:
     channel = await _circle_with(world, "Twice Circle")
-    nothing = await world.facilitator.run("/checkin close", circle="Twice Circle", channel=channel)
+    nothing = await world.facilitator.run(
+        "/facilitate checkin close", circle="Twice Circle", channel=channel
+    )
     assert nothing.ephemeral
     assert nothing.content.startswith("“Twice Circle” has no open round to close.")
     await _open(world, "Twice Circle", channel)
-    again = await world.facilitator.run("/checkin now", circle="Twice Circle", channel=channel)
+    again = await world.facilitator.run(
+        "/facilitate checkin now", circle="Twice Circle", channel=channel
+    )
     assert again.ephemeral and "already has an open round. Close it first." in again.content
     assert len(channel.messages) == 1  # one prompt only
     summary = await _close(world, "Twice Circle", channel)
@@ -265,7 +274,7 @@ async def test_facilitators_with_closed_dms_get_a_private_thread(world: World) -
     channel = world.guild.create_text_channel("thread-circle")
     await create_circle(bea, "Thread Circle", channel)
     await join(member, "Thread Circle", channel)
-    reply = await bea.run("/checkin now", circle="Thread Circle", channel=channel)
+    reply = await bea.run("/facilitate checkin now", circle="Thread Circle", channel=channel)
     assert reply.ephemeral, reply.describe()
     circle = await circle_named(world.bot, world.guild.id, "Thread Circle")
     round_ = await open_round(world.bot, circle)
@@ -278,7 +287,7 @@ async def test_facilitators_with_closed_dms_get_a_private_thread(world: World) -
         note=note,
         who_sees_this="facilitators only",
     )
-    closed = await bea.run("/checkin close", circle="Thread Circle", channel=channel)
+    closed = await bea.run("/facilitate checkin close", circle="Thread Circle", channel=channel)
     assert closed.ephemeral, closed.describe()
 
     thread = await world.server.wait_for(

@@ -9,8 +9,11 @@ import re
 from datetime import UTC, datetime
 
 import discord
+import pytest
 
+from bot.checks import FACILITATOR_REFUSAL
 from bot.domain.circles import DEFAULT_AGREEMENT
+from bot.localdiscord import CommandHidden
 from bot.localdiscord.state import SEND_MESSAGES
 from bot.storage.repositories import guilds as guilds_repo
 from tests.e2e.checkin_helpers import circle_named, create_circle, join, member_ids
@@ -20,7 +23,7 @@ from tests.e2e.conftest import World
 async def test_create_binds_a_circle_to_a_channel_with_its_zone(world: World) -> None:
     channel = world.guild.create_text_channel("create-circle")
     reply = await world.facilitator.run(
-        "/circle create",
+        "/facilitate circle create",
         channel=world.channel,
         options={"name": "Morning Pages", "channel": channel, "timezone": "europe/berlin"},
     )
@@ -36,19 +39,18 @@ async def test_create_binds_a_circle_to_a_channel_with_its_zone(world: World) ->
     )
     assert circle.schedule is None
     # Without a zone, the server's last used one is the default; without a channel, this one.
-    reply = await world.facilitator.run("/circle create", name="Evening Pages", channel=channel)
+    reply = await world.facilitator.run(
+        "/facilitate circle create", name="Evening Pages", channel=channel
+    )
     assert "(Europe/Berlin)" in reply.content
     other = world.guild.create_text_channel("here-circle")
-    await world.facilitator.run("/circle create", name="Here And Now", channel=other)
-    reply = await world.facilitator.run("/circle create", name="Right Here", channel=other)
+    await world.facilitator.run("/facilitate circle create", name="Here And Now", channel=other)
+    reply = await world.facilitator.run(
+        "/facilitate circle create", name="Right Here", channel=other
+    )
     assert reply.ephemeral and f"in <#{other.id}>" in reply.content
     assert (await circle_named(world.bot, world.guild.id, "Right Here")).channel_id == other.id
     assert channel.messages == [] and other.messages == []  # nothing public
-
-
-async def _visible_to_members(name: str, world: World) -> bool:
-    command = next(c for c in world.server.commands() if c.name == name)
-    return command.data.get("default_member_permissions") is None
 
 
 async def test_create_refuses_a_duplicate_name_an_unknown_zone_and_a_mute_channel(
@@ -57,13 +59,15 @@ async def test_create_refuses_a_duplicate_name_an_unknown_zone_and_a_mute_channe
     channel = world.guild.create_text_channel("refusals-circle")
     await create_circle(world.facilitator, "Dupe Circle", channel)
 
-    duplicate = await world.facilitator.run("/circle create", name="dupe circle", channel=channel)
+    duplicate = await world.facilitator.run(
+        "/facilitate circle create", name="dupe circle", channel=channel
+    )
     assert duplicate.ephemeral
     assert "already has a circle called “dupe circle”" in duplicate.content
-    assert "For example: /circle create" in duplicate.content
+    assert "For example: /facilitate circle create" in duplicate.content
 
     mars = await world.facilitator.run(
-        "/circle create", name="Mars Circle", channel=channel, timezone="Mars/Base"
+        "/facilitate circle create", name="Mars Circle", channel=channel, timezone="Mars/Base"
     )
     assert mars.ephemeral
     assert "'Mars/Base' is not a time zone I know" in mars.content
@@ -83,13 +87,15 @@ async def test_create_refuses_a_duplicate_name_an_unknown_zone_and_a_mute_channe
 
     await world.server.wait_for(bot_sees_the_denial)
     refused = await world.facilitator.run(
-        "/circle create", channel=channel, options={"name": "Mute Circle", "channel": mute}
+        "/facilitate circle create",
+        channel=channel,
+        options={"name": "Mute Circle", "channel": mute},
     )
     assert refused.ephemeral
     assert f"I can't post in <#{mute.id}>" in refused.content
     assert "Send Messages" in refused.content
     # Used in the mute channel itself, without naming it: Discord's app permissions decide.
-    here = await world.facilitator.run("/circle create", name="Mute Here", channel=mute)
+    here = await world.facilitator.run("/facilitate circle create", name="Mute Here", channel=mute)
     assert here.ephemeral and f"I can't post in <#{mute.id}>" in here.content
 
     async with world.bot.resources.db.read() as tx:
@@ -100,11 +106,12 @@ async def test_create_refuses_a_duplicate_name_an_unknown_zone_and_a_mute_channe
 
 
 async def test_create_is_for_facilitators_hidden_and_refused_at_run_time(world: World) -> None:
-    # Discord shows every subcommand of /circle to everyone (default permissions apply to a
-    # top-level command only, and /circle join is for all): the run-time check decides.
-    assert await _visible_to_members("circle", world)
+    # /facilitate is hidden from members; a server can override that, so the run-time
+    # check decides.
+    with pytest.raises(CommandHidden):
+        await world.sam.run("/facilitate circle create", name="Sneaky", channel=world.channel)
     refused = await world.sam.run(
-        "/circle create", name="Sneaky", channel=world.channel, force=True
+        "/facilitate circle create", name="Sneaky", channel=world.channel, force=True
     )
     assert refused.ephemeral and refused.content.startswith("Only facilitators can do that")
     async with world.bot.resources.db.read() as tx:
@@ -116,22 +123,32 @@ async def test_facilitator_role_lets_its_members_run_circles(world: World) -> No
     keeper = world.guild.add_member("Keeper", roles=[role])
     channel = world.guild.create_text_channel("keepers-circle")
     # Before the role is set, a run-time override is not enough.
-    before = await keeper.run("/circle create", name="Keepers", channel=channel, force=True)
+    before = await keeper.run(
+        "/facilitate circle create", name="Keepers", channel=channel, force=True
+    )
     assert before.content.startswith("Only facilitators can do that")
 
     # Only Manage Server may set the role.
-    denied = await keeper.run("/circle facilitator-role", role=role, force=True)
-    assert denied.ephemeral and denied.content.startswith("Only members with Manage Server")
+    denied = await keeper.run("/facilitate circle facilitator-role", role=role, force=True)
+    assert denied.ephemeral and denied.content == FACILITATOR_REFUSAL
 
-    reply = await world.facilitator.run("/circle facilitator-role", role=role)
+    reply = await world.facilitator.run("/facilitate circle facilitator-role", role=role)
     assert reply.ephemeral
     assert reply.content.startswith(f"Members with <@&{role.id}> are now facilitators.")
     async with world.bot.resources.db.read() as tx:
         stored = await guilds_repo.guild_setting(tx, world.guild.id, "facilitator_role_id")
     assert int(stored) == role.id
 
-    after = await keeper.run("/circle create", name="Keepers", channel=channel, force=True)
+    after = await keeper.run(
+        "/facilitate circle create", name="Keepers", channel=channel, force=True
+    )
     assert after.ephemeral and after.content.startswith("Created **Keepers**")
+    # A facilitator by role still needs Manage Server to choose the role.
+    still_denied = await keeper.run(
+        "/facilitate circle facilitator-role", role=role, channel=channel, force=True
+    )
+    assert still_denied.ephemeral
+    assert still_denied.content.startswith("Only members with Manage Server")
 
 
 async def test_agreement_has_a_default_and_is_edited_in_a_modal(world: World) -> None:
@@ -141,7 +158,7 @@ async def test_agreement_has_a_default_and_is_edited_in_a_modal(world: World) ->
     assert shown.embed is not None and shown.embed["description"].startswith(DEFAULT_AGREEMENT)
 
     opened = await world.facilitator.run(
-        "/circle agreement", circle="Agreement Circle", channel=channel
+        "/facilitate circle agreement", circle="Agreement Circle", channel=channel
     )
     assert opened.modal is not None and opened.modal.labels == ["Agreement"]
     assert opened.modal.fields[0][1]["value"] == DEFAULT_AGREEMENT
@@ -157,14 +174,14 @@ async def test_agreement_has_a_default_and_is_edited_in_a_modal(world: World) ->
 
     # Mentions are refused and nothing changes.
     again = await world.facilitator.run(
-        "/circle agreement", circle="Agreement Circle", channel=channel
+        "/facilitate circle agreement", circle="Agreement Circle", channel=channel
     )
     bad = await world.facilitator.submit(again, agreement="@everyone come")
     assert bad.ephemeral and "can't contain @everyone" in bad.content
     assert (await circle_named(world.bot, world.guild.id, "Agreement Circle")).agreement == text
 
     refused = await world.kai.run(
-        "/circle agreement", circle="Agreement Circle", channel=channel, force=True
+        "/facilitate circle agreement", circle="Agreement Circle", channel=channel, force=True
     )
     assert refused.modal is None and refused.content.startswith("Only facilitators")
 
@@ -229,7 +246,11 @@ async def test_info_shows_the_schedule_in_the_zone_and_as_a_timestamp(world: Wor
     assert fields["Agreement"].startswith("• What is shared here stays here.")
 
     scheduled = await world.facilitator.run(
-        "/checkin schedule", circle="Info Circle", days="mon,thu", time="19:00", channel=channel
+        "/facilitate checkin schedule",
+        circle="Info Circle",
+        days="mon,thu",
+        time="19:00",
+        channel=channel,
     )
     assert scheduled.ephemeral, scheduled.describe()
     info = await world.noor.run("/circle info", circle="Info Circle", channel=channel)
@@ -257,11 +278,16 @@ async def test_circle_options_autocomplete_over_this_servers_circles(world: Worl
 
     choices = await world.sam.autocomplete("/circle join", "circle", "zebra", channel=channel)
     assert choices == [("Zebra Crossing", "Zebra Crossing"), ("Zebra Dawn", "Zebra Dawn")]
-    for command in ("/circle info", "/circle leave", "/checkin now", "/checkin schedule"):
+    for command in (
+        "/circle info",
+        "/circle leave",
+        "/facilitate checkin now",
+        "/facilitate checkin schedule",
+    ):
         got = await world.facilitator.autocomplete(command, "circle", "dawn", channel=channel)
         assert got == [("Zebra Dawn", "Zebra Dawn")], command
     assert await stranger.autocomplete("/circle join", "circle", "zebra") == []
     zones = await world.facilitator.autocomplete(
-        "/circle create", "timezone", "new_y", name="x", channel=channel
+        "/facilitate circle create", "timezone", "new_y", name="x", channel=channel
     )
     assert ("America/New_York", "America/New_York") in zones

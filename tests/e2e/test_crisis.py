@@ -196,7 +196,7 @@ async def test_the_servers_default_region_is_used_and_an_explicit_region_wins(
 ) -> None:
     _, admin, member = await _second_guild(world, "Glasgow Circle")
 
-    set_reply = await admin.run("/crisis-admin region", region="United Kingdom")
+    set_reply = await admin.run("/facilitate crisis region", region="United Kingdom")
     assert set_reply.ephemeral
     assert "United Kingdom" in set_reply.content
 

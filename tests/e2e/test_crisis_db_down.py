@@ -26,8 +26,10 @@ async def server_with_extras(world: World, name: str) -> tuple[Member, Member]:
     member = guild.add_member(f"{name} member")
     guild.create_text_channel("general")
     await world.server.wait_for(lambda: world.bot.get_guild(guild.id) is not None)
-    await admin.run("/crisis-admin region", region="GB")
-    added = await admin.run("/crisis-admin add", name="Riverside Warmline", how="call 555-0100")
+    await admin.run("/facilitate crisis region", region="GB")
+    added = await admin.run(
+        "/facilitate crisis add", name="Riverside Warmline", how="call 555-0100"
+    )
     assert "Added" in added.content, added.describe()
     return admin, member
 

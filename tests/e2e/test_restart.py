@@ -8,8 +8,8 @@ import discord.gateway
 import discord.http
 
 from bot.clock import FakeClock
-from bot.localdiscord import LocalDiscord
 from bot.sandbox.harness import running_bot
+from tests.e2e.strict import assert_spec_clean, strict_server
 
 
 async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced(
@@ -20,7 +20,7 @@ async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced
     db_url = database_target if isinstance(database_target, str) else None
     clock = FakeClock()
     try:
-        async with LocalDiscord() as server:
+        async with strict_server() as server:
             guild = server.create_guild("Sandbox")
             ada = guild.add_member("Ada", manage_guild=True)
             sam = guild.add_member("Sam")
@@ -28,7 +28,9 @@ async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced
 
             async with running_bot(server, db_path, clock=clock, db_url=db_url) as first:
                 assert first.last_sync_skipped is False
-                created = await ada.run("/circle create", name="Restart Circle", channel=channel)
+                created = await ada.run(
+                    "/facilitate circle create", name="Restart Circle", channel=channel
+                )
                 assert "Created" in created.content
                 agreement = await sam.run("/circle join", circle="Restart Circle", channel=channel)
                 assert agreement.buttons == ["I agree"]
@@ -45,6 +47,7 @@ async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced
                 fields = {f["name"]: f["value"] for f in info.embed["fields"]}
                 assert fields["Members"] == "1"
                 assert fields["You"] == "a member"
+            assert_spec_clean(server)
     finally:
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
 
@@ -52,7 +55,7 @@ async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced
 async def test_with_a_dev_guild_commands_sync_to_that_server_only(tmp_path: Path) -> None:
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     try:
-        async with LocalDiscord() as server:
+        async with strict_server() as server:
             guild = server.create_guild("Dev")
             sam = guild.add_member("Sam")
             channel = guild.create_text_channel("general")
@@ -64,5 +67,6 @@ async def test_with_a_dev_guild_commands_sync_to_that_server_only(tmp_path: Path
             async with running_bot(server, tmp_path / "dev.db", dev_guild_id=guild.id) as again:
                 assert again.last_sync_skipped is True
             assert server.sync_count(guild) == 1
+            assert_spec_clean(server)
     finally:
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved

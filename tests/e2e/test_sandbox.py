@@ -114,10 +114,11 @@ async def test_interactive_fills_a_form_field_by_field_and_ends_on_eof() -> None
     circle = 'circle:"Tuesday Evenings"'
     _, fake_input = scripted_input(
         [
-            '/circle create name:"Tuesday Evenings" timezone:America/New_York',
+            '/facilitate circle create name:"Tuesday Evenings" timezone:America/New_York',
             f"as Sam: /circle join {circle}",
             "click I agree",
-            f"as Ada: /checkin now {circle}",
+            f"/facilitate checkin now {circle}",  # Sam is no facilitator: Discord hides it
+            f"as Ada: /facilitate checkin now {circle}",
             "as Sam: click Check in",
             "4",  # Mood: a number picks from the list
             "A good week.",  # Note
@@ -135,6 +136,7 @@ async def test_interactive_fills_a_form_field_by_field_and_ends_on_eof() -> None
     assert "Sam ▸ submits 'Check in — Tuesday Evenings': mood=4 good" in text
     assert "seen by the circle" in text
     assert "✗ share is true or false" in text
+    assert "✗ Discord does not show /facilitate to Sam here (it needs Manage Server)." in text
     assert "✗ no member named 'Nobody'" in text
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import discord
 import discord.gateway
@@ -14,6 +15,8 @@ from ld_bot import TestBot
 
 from bot.endpoints import apply_endpoints
 from bot.localdiscord import Channel, Guild, LocalDiscord, Member
+
+DISCORD_API_SPEC = Path(__file__).parents[1] / "data" / "discord_api_spec" / "openapi.json"
 
 
 @dataclass
@@ -29,7 +32,7 @@ class World:
 @pytest.fixture(scope="module")
 async def world() -> AsyncIterator[World]:
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    server = LocalDiscord(interaction_deadline=0.3)
+    server = LocalDiscord(interaction_deadline=0.3, openapi_spec=DISCORD_API_SPEC)
     await server.start()
     guild = server.create_guild("Sandbox")
     ada = guild.add_member("Ada", manage_guild=True)

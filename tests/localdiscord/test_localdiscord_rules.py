@@ -64,8 +64,10 @@ async def test_thread_creation(world: World) -> None:
     assert reply.content.startswith("Opened <#")
     thread = world.guild.thread("help: sleep")
     assert thread.record.type == 12 and world.sam.id in thread.member_ids
-    assert thread.messages[0].content == f"Welcome <@{world.sam.id}>"
-    assert thread.messages[0].mentions[0].id == world.sam.id
+    added, welcome = thread.messages
+    assert added.type == 1 and added.mentions[0].id == world.sam.id  # "added Sam to the thread"
+    assert welcome.content == f"Welcome <@{world.sam.id}>"
+    assert welcome.mentions[0].id == world.sam.id
     assert world.bot.get_channel(thread.id) is not None  # THREAD_CREATE reached the cache
 
 

@@ -420,5 +420,5 @@ def test_local_resource_refused(
     with pytest.raises(ValidationError) as info:
         validate_local_resource(*args)
     assert fragment in info.value.message
-    assert info.value.example and "/crisis-admin add" in info.value.example
+    assert info.value.example and "/facilitate crisis add" in info.value.example
     assert len(info.value.message) <= 120

@@ -1,4 +1,4 @@
-"""`/crisis-admin` end to end: a server's default region, local resources and support alerts."""
+"""`/facilitate crisis` end to end: a server's default region, local resources and support alerts."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from tests.e2e.conftest import World
 from tests.e2e.embed_text import field_names, text_of
 
 SUBCOMMANDS: list[tuple[str, dict[str, Any]]] = [
-    ("/crisis-admin region", {"region": "GB"}),
-    ("/crisis-admin add", {"name": "Sneaky Line", "how": "call 555-0199"}),
-    ("/crisis-admin remove", {"name": "Riverside Warmline"}),
-    ("/crisis-admin list", {}),
-    ("/crisis-admin alerts", {}),
+    ("/facilitate crisis region", {"region": "GB"}),
+    ("/facilitate crisis add", {"name": "Sneaky Line", "how": "call 555-0199"}),
+    ("/facilitate crisis remove", {"name": "Riverside Warmline"}),
+    ("/facilitate crisis list", {}),
+    ("/facilitate crisis alerts", {}),
 ]
 
 
@@ -29,7 +29,7 @@ async def stored_names(world: World) -> list[str]:
 
 
 async def listing(world: World) -> str:
-    reply = await world.facilitator.run("/crisis-admin list", channel=world.channel)
+    reply = await world.facilitator.run("/facilitate crisis list", channel=world.channel)
     assert reply.ephemeral
     return reply.text
 
@@ -38,7 +38,7 @@ async def listing(world: World) -> str:
 
 
 @pytest.mark.parametrize(("command", "options"), SUBCOMMANDS)
-async def test_crisis_admin_is_hidden_from_a_plain_member(
+async def test_facilitate_crisis_is_hidden_from_a_plain_member(
     world: World, command: str, options: dict[str, Any]
 ) -> None:
     with pytest.raises(CommandHidden):
@@ -46,7 +46,7 @@ async def test_crisis_admin_is_hidden_from_a_plain_member(
 
 
 @pytest.mark.parametrize(("command", "options"), SUBCOMMANDS)
-async def test_crisis_admin_refuses_a_plain_member_at_run_time(
+async def test_facilitate_crisis_refuses_a_plain_member_at_run_time(
     world: World, command: str, options: dict[str, Any]
 ) -> None:
     before = await stored_names(world)
@@ -60,9 +60,9 @@ async def test_crisis_admin_refuses_a_plain_member_at_run_time(
     assert ALERTS_NOTE not in text_of(crisis.embeds)
 
 
-async def test_crisis_admin_is_not_offered_in_dms(world: World) -> None:
+async def test_facilitate_crisis_is_not_offered_in_dms(world: World) -> None:
     with pytest.raises(CommandHidden):
-        await world.facilitator.run("/crisis-admin list", dm=True)
+        await world.facilitator.run("/facilitate crisis list", dm=True)
 
 
 async def test_the_facilitator_role_makes_a_member_a_facilitator(world: World) -> None:
@@ -74,28 +74,32 @@ async def test_the_facilitator_role_makes_a_member_a_facilitator(world: World) -
             and g.get_role(role.id) is not None
         )
     )
-    refused = await fran.run("/crisis-admin list", channel=world.channel, force=True)
+    refused = await fran.run("/facilitate crisis list", channel=world.channel, force=True)
     assert refused.content == FACILITATOR_REFUSAL
 
-    # Only Manage Server may choose the role (/circle is a members' command, so Discord
-    # cannot hide this subcommand: the run-time check refuses).
-    refused_role = await world.sam.run("/circle facilitator-role", role=role, channel=world.channel)
+    # Only Manage Server may choose the role; a member shown /facilitate by a server
+    # override is refused at run time.
+    with pytest.raises(CommandHidden):
+        await world.sam.run("/facilitate circle facilitator-role", role=role, channel=world.channel)
+    refused_role = await world.sam.run(
+        "/facilitate circle facilitator-role", role=role, channel=world.channel, force=True
+    )
     assert refused_role.ephemeral and "Manage Server" in refused_role.content
-    still_refused = await fran.run("/crisis-admin list", channel=world.channel, force=True)
+    still_refused = await fran.run("/facilitate crisis list", channel=world.channel, force=True)
     assert still_refused.content == FACILITATOR_REFUSAL
     set_role = await world.facilitator.run(
-        "/circle facilitator-role", role=role, channel=world.channel
+        "/facilitate circle facilitator-role", role=role, channel=world.channel
     )
     assert set_role.ephemeral and "facilitators" in set_role.content, set_role.describe()
 
     # Discord still hides the command by default, so the server admin allows it: force=True.
     with pytest.raises(CommandHidden):
-        await fran.run("/crisis-admin list", channel=world.channel)
-    allowed = await fran.run("/crisis-admin list", channel=world.channel, force=True)
+        await fran.run("/facilitate crisis list", channel=world.channel)
+    allowed = await fran.run("/facilitate crisis list", channel=world.channel, force=True)
     assert allowed.ephemeral
     assert allowed.content != FACILITATOR_REFUSAL
     added = await fran.run(
-        "/crisis-admin add",
+        "/facilitate crisis add",
         name="Keepers Line",
         how="text 555-0111",
         channel=world.channel,
@@ -103,13 +107,13 @@ async def test_the_facilitator_role_makes_a_member_a_facilitator(world: World) -
     )
     assert "Added **Keepers Line**" in added.content
     removed = await fran.run(
-        "/crisis-admin remove", name="keepers line", channel=world.channel, force=True
+        "/facilitate crisis remove", name="keepers line", channel=world.channel, force=True
     )
     assert "Removed" in removed.content
     assert "Keepers Line" not in await stored_names(world)
 
     # A member without the role is still refused.
-    still = await world.kai.run("/crisis-admin list", channel=world.channel, force=True)
+    still = await world.kai.run("/facilitate crisis list", channel=world.channel, force=True)
     assert still.content == FACILITATOR_REFUSAL
 
 
@@ -118,7 +122,7 @@ async def test_the_facilitator_role_makes_a_member_a_facilitator(world: World) -
 
 async def test_region_sets_the_servers_default_for_crisis(world: World) -> None:
     reply = await world.facilitator.run(
-        "/crisis-admin region", region="new zealand", channel=world.channel
+        "/facilitate crisis region", region="new zealand", channel=world.channel
     )
     assert reply.ephemeral
     assert "**New Zealand**" in reply.content
@@ -127,7 +131,9 @@ async def test_region_sets_the_servers_default_for_crisis(world: World) -> None:
     assert crisis.embeds[0]["title"] == "Reach a person now — New Zealand"
     assert "1737" in text_of(crisis.embeds)
 
-    back = await world.facilitator.run("/crisis-admin region", region="INTL", channel=world.channel)
+    back = await world.facilitator.run(
+        "/facilitate crisis region", region="INTL", channel=world.channel
+    )
     assert "**International**" in back.content
     crisis = await world.sam.run("/crisis", channel=world.channel)
     assert crisis.embeds[0]["title"] == "Reach a person now — International"
@@ -137,7 +143,7 @@ async def test_an_unknown_region_is_refused_with_an_example_and_nothing_changes(
     world: World,
 ) -> None:
     reply = await world.facilitator.run(
-        "/crisis-admin region", region="Narnia", channel=world.channel
+        "/facilitate crisis region", region="Narnia", channel=world.channel
     )
     assert reply.ephemeral
     assert "“Narnia” is not a region Circlekeeper knows" in reply.content
@@ -149,7 +155,7 @@ async def test_an_unknown_region_is_refused_with_an_example_and_nothing_changes(
 
 async def test_region_autocomplete_for_admins(world: World) -> None:
     choices = await world.facilitator.autocomplete(
-        "/crisis-admin region", "region", "ger", channel=world.channel
+        "/facilitate crisis region", "region", "ger", channel=world.channel
     )
     assert choices[0] == ("Germany (DE)", "DE")
 
@@ -160,12 +166,12 @@ async def test_region_autocomplete_for_admins(world: World) -> None:
 async def test_list_is_empty_at_first_and_says_how_to_add(world: World) -> None:
     text = await listing(world)
     assert "No local resources yet" in text
-    assert "/crisis-admin add" in text
+    assert "/facilitate crisis add" in text
 
 
 async def test_add_list_and_show_local_resources_after_the_shipped_lines(world: World) -> None:
     added = await world.facilitator.run(
-        "/crisis-admin add",
+        "/facilitate crisis add",
         name="Riverside Warmline",
         how="call 555-0100, 5pm–11pm",
         url="https://riverside.example.org/warmline",
@@ -175,7 +181,10 @@ async def test_add_list_and_show_local_resources_after_the_shipped_lines(world: 
     assert added.ephemeral
     assert "Added **Riverside Warmline**" in added.content
     await world.facilitator.run(
-        "/crisis-admin add", name="Campus Nightline", how="text 555-0101", channel=world.channel
+        "/facilitate crisis add",
+        name="Campus Nightline",
+        how="text 555-0101",
+        channel=world.channel,
     )
 
     text = await listing(world)
@@ -206,7 +215,7 @@ async def test_add_list_and_show_local_resources_after_the_shipped_lines(world: 
 
 async def test_a_duplicate_name_is_refused(world: World) -> None:
     reply = await world.facilitator.run(
-        "/crisis-admin add", name="riverside   warmline", how="call 1", channel=world.channel
+        "/facilitate crisis add", name="riverside   warmline", how="call 1", channel=world.channel
     )
     assert reply.ephemeral
     assert "already listed" in reply.content
@@ -216,14 +225,14 @@ async def test_a_duplicate_name_is_refused(world: World) -> None:
 
 async def test_remove_autocomplete_offers_the_servers_resources(world: World) -> None:
     choices = await world.facilitator.autocomplete(
-        "/crisis-admin remove", "name", "river", channel=world.channel
+        "/facilitate crisis remove", "name", "river", channel=world.channel
     )
     assert choices == [("Riverside Warmline", "Riverside Warmline")]
 
 
 async def test_remove_takes_a_resource_off_crisis(world: World) -> None:
     reply = await world.facilitator.run(
-        "/crisis-admin remove", name="Campus Nightline", channel=world.channel
+        "/facilitate crisis remove", name="Campus Nightline", channel=world.channel
     )
     assert reply.ephemeral and "Removed **Campus Nightline**" in reply.content
     assert "Campus Nightline" not in await listing(world)
@@ -234,11 +243,11 @@ async def test_remove_takes_a_resource_off_crisis(world: World) -> None:
 
 async def test_removing_an_unknown_resource_is_refused(world: World) -> None:
     reply = await world.facilitator.run(
-        "/crisis-admin remove", name="Nope Line", channel=world.channel
+        "/facilitate crisis remove", name="Nope Line", channel=world.channel
     )
     assert reply.ephemeral
     assert "No local resource called “Nope Line”" in reply.content
-    assert "For example: /crisis-admin list" in reply.content
+    assert "For example: /facilitate crisis list" in reply.content
 
 
 @pytest.mark.parametrize(
@@ -259,7 +268,7 @@ async def test_bad_input_is_refused_with_an_example_and_nothing_is_stored(
 ) -> None:
     given = {"name": "Bad Line", "how": "call 555-0102", **options}
     before = await stored_names(world)
-    reply = await world.facilitator.run("/crisis-admin add", channel=world.channel, **given)
+    reply = await world.facilitator.run("/facilitate crisis add", channel=world.channel, **given)
 
     assert reply.ephemeral
     assert complaint in reply.content, reply.content
@@ -274,7 +283,7 @@ async def test_an_over_long_name_never_reaches_storage(world: World) -> None:
     # Discord's client enforces the option's max_length (80) before anything is sent …
     with pytest.raises(DriverError, match=r"length must be 1\.\.80"):
         await world.facilitator.run(
-            "/crisis-admin add", name="N" * 81, how="call 555-0103", channel=world.channel
+            "/facilitate crisis add", name="N" * 81, how="call 555-0103", channel=world.channel
         )
     # … and the service refuses it too, with an example, for any other path in.
     with pytest.raises(ValidationError) as refused:
@@ -290,11 +299,14 @@ async def test_a_server_can_list_at_most_ten_resources(world: World) -> None:
     existing = len(await stored_names(world))
     for n in range(10 - existing):
         reply = await world.facilitator.run(
-            "/crisis-admin add", name=f"Line {n}", how=f"call 555-01{n:02d}", channel=world.channel
+            "/facilitate crisis add",
+            name=f"Line {n}",
+            how=f"call 555-01{n:02d}",
+            channel=world.channel,
         )
         assert "Added" in reply.content
     over = await world.facilitator.run(
-        "/crisis-admin add", name="Line eleven", how="call 555-0111", channel=world.channel
+        "/facilitate crisis add", name="Line eleven", how="call 555-0111", channel=world.channel
     )
     assert "up to 10 local resources" in over.content
     assert "Line eleven" not in await stored_names(world)
@@ -303,7 +315,9 @@ async def test_a_server_can_list_at_most_ten_resources(world: World) -> None:
     assert all(len(e.get("fields", [])) <= 25 for e in crisis.embeds)
     assert "Line 0" in field_names(crisis.embeds)
     for n in range(10 - existing):
-        await world.facilitator.run("/crisis-admin remove", name=f"Line {n}", channel=world.channel)
+        await world.facilitator.run(
+            "/facilitate crisis remove", name=f"Line {n}", channel=world.channel
+        )
     assert await stored_names(world) == ["Riverside Warmline"]
 
 
@@ -312,8 +326,8 @@ async def test_crisis_still_answers_when_reading_local_resources_fails(
 ) -> None:
     from bot.storage.repositories import local_resources
 
-    # A change through /crisis-admin makes the next /crisis read the database again.
-    await world.facilitator.run("/crisis-admin region", region="GB", channel=world.channel)
+    # A change through /facilitate crisis makes the next /crisis read the database again.
+    await world.facilitator.run("/facilitate crisis region", region="GB", channel=world.channel)
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk I/O error")
@@ -326,7 +340,7 @@ async def test_crisis_still_answers_when_reading_local_resources_fails(
     assert FROM_THIS_SERVER not in field_names(reply.embeds)
 
     monkeypatch.undo()
-    await world.facilitator.run("/crisis-admin region", region="INTL", channel=world.channel)
+    await world.facilitator.run("/facilitate crisis region", region="INTL", channel=world.channel)
     again = await world.sam.run("/crisis", channel=world.channel)
     assert "Riverside Warmline" in field_names(again.embeds)
 
@@ -358,7 +372,7 @@ async def test_alerts_on_post_a_private_note_naming_the_member_not_quoting_them(
 ) -> None:
     facilitators = world.guild.channel("facilitators")
     reply = await world.facilitator.run(
-        "/crisis-admin alerts", channel=world.channel, options={"channel": facilitators}
+        "/facilitate crisis alerts", channel=world.channel, options={"channel": facilitators}
     )
     assert reply.ephemeral
     assert f"<#{facilitators.id}>" in reply.content
@@ -388,7 +402,7 @@ async def test_alerts_on_post_a_private_note_naming_the_member_not_quoting_them(
 async def test_alerts_off_stops_the_notes(world: World) -> None:
     facilitators = world.guild.channel("facilitators")
     before = len(facilitators.messages)
-    reply = await world.facilitator.run("/crisis-admin alerts", channel=world.channel)
+    reply = await world.facilitator.run("/facilitate crisis alerts", channel=world.channel)
     assert reply.ephemeral and reply.content == "Support alerts are off."
 
     assert await _screen(world, world.kai, "I want to end it all")
@@ -400,7 +414,7 @@ async def test_alerts_off_stops_the_notes(world: World) -> None:
 async def test_a_failed_alert_still_shows_the_author_the_card(world: World) -> None:
     facilitators = world.guild.channel("facilitators")
     await world.facilitator.run(
-        "/crisis-admin alerts", channel=world.channel, options={"channel": facilitators}
+        "/facilitate crisis alerts", channel=world.channel, options={"channel": facilitators}
     )
     facilitators.deny_bot(1 << 11)  # SEND_MESSAGES
     before = len(facilitators.messages)
@@ -416,7 +430,7 @@ async def test_list_of_ten_resources_at_full_length_fits_discords_limits(world: 
     await world.server.wait_for(lambda: world.bot.get_guild(other.id) is not None)
     for n in range(10):
         reply = await admin.run(
-            "/crisis-admin add",
+            "/facilitate crisis add",
             name=f"{n} " + "Warmline_" * 8,
             how="call 555-0100 *any* time_" * 8,
             url="https://example.org/" + "a" * 270,
@@ -424,7 +438,7 @@ async def test_list_of_ten_resources_at_full_length_fits_discords_limits(world: 
         )
         assert "Added" in reply.content, reply.describe()
 
-    listed = await admin.run("/crisis-admin list")
+    listed = await admin.run("/facilitate crisis list")
     assert listed.ephemeral
     assert SORRY not in listed.text, listed.describe()
     for n in range(10):
@@ -439,7 +453,7 @@ async def test_alerts_never_fire_for_negations_or_dms(world: World) -> None:
     facilitators = world.guild.channel("facilitators")
     facilitators.record.denied.pop(world.server.state.bot.id, None)
     await world.facilitator.run(
-        "/crisis-admin alerts", channel=world.channel, options={"channel": facilitators}
+        "/facilitate crisis alerts", channel=world.channel, options={"channel": facilitators}
     )
     before = len(facilitators.messages)
     safety = world.bot.resources.services.safety
@@ -459,7 +473,7 @@ async def test_alerts_refuse_a_channel_everyone_can_see(world: World) -> None:
     public = world.guild.create_text_channel("lobby")
     await world.server.wait_for(lambda: world.bot.get_channel(public.id) is not None)
     reply = await world.facilitator.run(
-        "/crisis-admin alerts", channel=world.channel, options={"channel": public}
+        "/facilitate crisis alerts", channel=world.channel, options={"channel": public}
     )
     assert reply.ephemeral
     assert "visible to everyone" in reply.content
