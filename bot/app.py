@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.resources import Resources
 from bot.storage.repositories import command_sync
 from bot.tree import CircleTree
+from bot.ui.forms import FormRouter
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +62,17 @@ class CircleBot(commands.Bot):
         self._extension_names = tuple(extensions)
         self.last_sync_skipped: bool | None = None
         self.dm_min_gap = dm_min_gap  # seconds between DMs; tests shorten it
+        self.forms = FormRouter()
+        self.late_interactions = 0  # answers Discord refused as too late or repeated
 
     async def setup_hook(self) -> None:
         for name in self._extension_names:
             await self.load_extension(name)
         await self.resources.jobs.start()
         await self.sync_commands_if_changed()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await self.forms.dispatch(interaction)
 
     async def on_ready(self) -> None:
         """Every (re)connection: deliver what is owed (a no-op once the worker runs)."""

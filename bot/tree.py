@@ -9,10 +9,16 @@ from discord import app_commands
 
 from bot.errors import UserError
 from bot.logging_setup import redacted_traceback
-from bot.replies import SORRY, reply_ephemeral
+from bot.replies import SORRY, note_unanswerable, reply_ephemeral
+from bot.storage.database import DatabaseBusy
 from bot.text import MESSAGE_MAX, clip
 
 log = logging.getLogger(__name__)
+
+BUSY = (
+    "I couldn't save that just now: the database was busy for too long, and nothing was saved. "
+    "Please try again in a minute."
+)
 
 
 def refusal_text(error: BaseException) -> str | None:
@@ -22,6 +28,8 @@ def refusal_text(error: BaseException) -> str | None:
         return original.render()
     if isinstance(error, UserError):
         return error.render()
+    if isinstance(original, DatabaseBusy) or isinstance(error, DatabaseBusy):
+        return BUSY
     render = getattr(error, "render", None)
     if isinstance(error, app_commands.CheckFailure) and callable(render):
         return str(render())
@@ -38,6 +46,8 @@ def refusal_text(error: BaseException) -> str | None:
 
 
 async def answer_error(interaction: discord.Interaction, error: BaseException) -> None:
+    if note_unanswerable(interaction, getattr(error, "original", None) or error):
+        return  # answered too late or twice: Discord would refuse any further answer too
     text = refusal_text(error)
     if text is None:
         command = interaction.command.qualified_name if interaction.command else "component"

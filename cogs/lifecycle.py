@@ -18,6 +18,11 @@ class Lifecycle(commands.Cog):
         await self.privacy.guild_left(guild.id)
 
     @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Servers that removed the bot while it was down are purged like live removals."""
+        await self.privacy.reconcile_guilds({guild.id for guild in self.bot.guilds})
+
+    @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.privacy.guild_joined(guild.id)
 

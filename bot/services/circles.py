@@ -108,10 +108,15 @@ class CircleService:
         async with self._db.transaction() as tx:
             await circles_repo.note_facilitator(tx, circle, user_id, self._clock.now())
 
-    async def set_agreement(self, circle: Circle, text: str) -> None:
+    async def set_agreement_of(self, circle_id: int, guild_id: int | None, text: str) -> Circle:
+        """Save a circle's agreement; the circle must belong to the server asking."""
         agreement = validate_agreement(text)
         async with self._db.transaction() as tx:
+            circle = await circles_repo.get(tx, circle_id)
+            if circle is None or circle.guild_id != guild_id:
+                raise ValidationError("That circle no longer exists.", "/circle info")
             await circles_repo.set_agreement(tx, circle.id, agreement)
+        return circle
 
     async def join(self, circle_id: int, user_id: int) -> tuple[Circle, bool]:
         async with self._db.transaction() as tx:

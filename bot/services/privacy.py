@@ -62,6 +62,21 @@ class PrivacyService:
             {"guild_id": guild_id},
         )
 
+    async def reconcile_guilds(self, present: set[int]) -> list[int]:
+        """At startup: servers with stored data that the bot is no longer in (removed while
+        it was down) get the same purge as a removal seen live. Returns those scheduled."""
+        async with self._db.read() as tx:
+            known = await member_data.known_guild_ids(tx)
+            departed = {g for g in known if await guilds_repo.has_departed(tx, g)}
+        gone = sorted(known - present - departed)
+        for guild_id in gone:
+            await self.guild_left(guild_id)
+        if gone:
+            log.info(
+                "%d server(s) removed the bot while it was offline; purge scheduled", len(gone)
+            )
+        return gone
+
     async def guild_joined(self, guild_id: int) -> None:
         """Re-invited within the grace period: keep the server's data.
 

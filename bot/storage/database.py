@@ -43,6 +43,14 @@ class DatabaseTooNew(Exception):
     """The database was written by a newer Circlekeeper; refusing to run rather than downgrade."""
 
 
+class DatabaseBusy(Exception):
+    """A write could not begin: another writer held the database too long. Nothing was written."""
+
+
+BUSY_TIMEOUT_MS = 5000
+WRITE_ATTEMPTS = 2  # a write gives up after about 10 s of another process holding the lock
+
+
 class DatabaseUnavailable(Exception):
     """The PostgreSQL server could not be reached or refused the login."""
 
@@ -253,38 +261,67 @@ class Database:
         raise NotImplementedError
 
 
+async def _sqlite_connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
 class SqliteDatabase(Database):
+    """A writer connection, and a reader connection so reads never wait behind a write.
+
+    With WAL, readers see the last committed state while a writer works or waits for the
+    lock; so a command that only reads answers at once even when another process holds the
+    write lock. (An in-memory database has one connection for both.)
+    """
+
     dialect = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, reader: aiosqlite.Connection | None = None
+    ) -> None:
         self._conn = conn
+        self._reader = reader or conn
         self.path = path
         self.label = str(path)
         self._lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock() if reader is not None else self._lock
 
     @classmethod
     async def connect(cls, path: Path) -> SqliteDatabase:
+        if str(path) == ":memory:":
+            return cls(await _sqlite_connect(path), path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn = await _sqlite_connect(path)
         try:
-            conn.row_factory = sqlite3.Row
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA busy_timeout=5000")
-            await conn.execute("PRAGMA synchronous=NORMAL")
+            reader = await _sqlite_connect(path)
+            await reader.execute("PRAGMA query_only=ON")
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, path)
+        return cls(conn, path, reader)
 
     async def close(self) -> None:
         async with self._lock:
+            if self._reader is not self._conn:
+                async with self._read_lock:
+                    await self._reader.close()
             await self._conn.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
+        """Raises :class:`DatabaseBusy` (having written nothing) when another process holds
+        the write lock for longer than the busy timeout, twice."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 yield SqliteTx(self._conn)
             except BaseException:
@@ -293,10 +330,21 @@ class SqliteDatabase(Database):
             else:
                 await self._conn.commit()
 
+    async def _begin(self) -> None:
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                log.warning("The database was locked by another writer; waiting again")
+        raise DatabaseBusy("another writer held the database lock")
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        async with self._lock:
-            yield SqliteTx(self._conn)
+        async with self._read_lock:
+            yield SqliteTx(self._reader)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -358,7 +406,12 @@ class PostgresDatabase(Database):
     @classmethod
     async def connect(cls, url: str, max_size: int = 10) -> PostgresDatabase:
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size)
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=1,
+                max_size=max_size,
+                server_settings={"lock_timeout": f"{BUSY_TIMEOUT_MS * WRITE_ATTEMPTS}ms"},
+            )
         except (OSError, asyncpg.PostgresError) as error:
             raise DatabaseUnavailable(
                 f"cannot open {redact_url(url)}: {type(error).__name__}: {error}"
@@ -370,8 +423,20 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield PostgresTx(conn)
+        """Raises :class:`DatabaseBusy` (rolled back, nothing written) when no connection
+        frees up, or a lock it needs stays held, for the same bounded wait as SQLite's."""
+        try:
+            conn = await self._pool.acquire(timeout=BUSY_TIMEOUT_MS * WRITE_ATTEMPTS / 1000)
+        except TimeoutError:
+            raise DatabaseBusy("no database connection became free") from None
+        try:
+            async with conn.transaction():
+                try:
+                    yield PostgresTx(conn)
+                except asyncpg.LockNotAvailableError as error:
+                    raise DatabaseBusy("another writer held a lock this write needs") from error
+        finally:
+            await self._pool.release(conn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:

@@ -154,6 +154,18 @@ async def purge_guild(tx: Tx, guild_id: int) -> int:
     return deleted
 
 
+async def known_guild_ids(tx: Tx) -> set[int]:
+    """Every server that has any row in a server-owned table."""
+    found: set[int] = set()
+    for entry in GUILD_TABLES:
+        rows = await tx.fetchall(
+            f"SELECT DISTINCT {entry.guild_column} AS gid FROM {entry.table} "
+            f"WHERE {entry.guild_column} IS NOT NULL"
+        )
+        found.update(int(row["gid"]) for row in rows)
+    return found
+
+
 async def reencrypt_all(tx: Tx, old: TextCipher, new: TextCipher) -> int:
     """Re-encrypt every encrypted column under a new key; returns the values rewritten."""
     count = 0

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.checks import facilitators_now
 from bot.domain.checkins import NOTE_MAX, RoundSummary, SharedAnswer, Visibility
 from bot.domain.circles import Circle, Round
 from bot.domain.moods import MOOD_WORDS, MoodStats, mood_label
-from bot.ui.base import SafeModal
+from bot.errors import ValidationError
+from bot.replies import reply_ephemeral, within_deadline
+from bot.ui.forms import FormValues, StatelessForm
 from bot.ui.packing import clip, pack_lines
 
 if TYPE_CHECKING:
     from bot.app import CircleBot
 
+FORM_LOOKUP_SECONDS = 1.5  # the button's look-up gives way to the form inside Discord's 3 s
 ROUND_COLOUR = discord.Colour(0x5B8DB8)
 SUMMARY_COLOUR = discord.Colour(0x6BA368)
 
@@ -67,14 +74,21 @@ class CheckInButton(
         from bot.tree import answer_error
 
         bot: CircleBot = interaction.client  # type: ignore[assignment]
+        service = bot.resources.services.checkins
+        title = "Check in"
         try:
-            circle, round_ = await bot.resources.services.checkins.open_round_for_answer(
-                self.round_id, interaction.user.id
+            # A quick look first, so a non-member is told at once; never past the deadline.
+            circle, _ = await asyncio.wait_for(
+                service.open_round_for_answer(self.round_id, interaction.user.id),
+                FORM_LOOKUP_SECONDS,
             )
+            title = f"Check in — {circle.name}"
+        except TimeoutError:
+            pass  # show the form anyway: the submit checks everything again
         except Exception as error:
             await answer_error(interaction, error)
             return
-        await interaction.response.send_modal(CheckInModal(bot, circle, round_))
+        await CheckInModal(self.round_id, title).send(interaction)
 
 
 def round_view(round_id: int) -> discord.ui.View:
@@ -83,61 +97,93 @@ def round_view(round_id: int) -> discord.ui.View:
     return view
 
 
-class CheckInModal(SafeModal):
-    def __init__(self, bot: CircleBot, circle: Circle, round_: Round) -> None:
-        super().__init__(
-            title=clip(f"Check in — {circle.name}", 45), custom_id=f"checkin-modal:{round_.id}"
+class CheckInModal(StatelessForm):
+    """The check-in form. Its submit carries the round in its custom_id, so any number of
+    members can have it open at once, and a form opened before a restart still saves."""
+
+    template = re.compile(r"checkin-modal:(?P<round_id>\d+)")
+
+    def __init__(self, round_id: int, title: str) -> None:
+        super().__init__(title=clip(title, 45), custom_id=f"checkin-modal:{round_id}")
+        self.add_item(
+            discord.ui.Label(
+                text="Mood",
+                component=discord.ui.Select(
+                    custom_id="mood",
+                    placeholder="How are you, really?",
+                    options=[
+                        discord.SelectOption(label=mood_label(m), value=str(m))
+                        for m in sorted(MOOD_WORDS)
+                    ],
+                ),
+            )
         )
-        self.bot = bot
-        self.round_id = round_.id
-        self.mood: discord.ui.Select[Any] = discord.ui.Select(
-            placeholder="How are you, really?",
-            options=[
-                discord.SelectOption(label=mood_label(m), value=str(m)) for m in sorted(MOOD_WORDS)
-            ],
-        )
-        self.note: discord.ui.TextInput[Any] = discord.ui.TextInput(
-            style=discord.TextStyle.paragraph,
-            required=False,
-            max_length=4000,
-            placeholder="Anything you want to say. Optional.",
-        )
-        self.visibility: discord.ui.Select[Any] = discord.ui.Select(
-            placeholder="Choose who sees your answer",
-            options=[discord.SelectOption(label=v.label, value=v.value) for v in Visibility],
-        )
-        self.add_item(discord.ui.Label(text="Mood", component=self.mood))
         self.add_item(
             discord.ui.Label(
                 text="Note",
                 description=f"Optional, up to {NOTE_MAX:,} characters",
-                component=self.note,
+                component=discord.ui.TextInput(
+                    custom_id="note",
+                    style=discord.TextStyle.paragraph,
+                    required=False,
+                    max_length=4000,
+                    placeholder="Anything you want to say. Optional.",
+                ),
             )
         )
-        self.add_item(discord.ui.Label(text="Who sees this", component=self.visibility))
+        self.add_item(
+            discord.ui.Label(
+                text="Who sees this",
+                component=discord.ui.Select(
+                    custom_id="visibility",
+                    placeholder="Choose who sees your answer",
+                    options=[
+                        discord.SelectOption(label=v.label, value=v.value) for v in Visibility
+                    ],
+                ),
+            )
+        )
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], values: FormValues
+    ) -> None:
         from bot.ui.checkin_replies import answered_message, support_message
 
-        service = self.bot.resources.services.checkins
-        mood, visibility = int(self.mood.values[0]), Visibility(self.visibility.values[0])
-        saved = await service.save_answer(
-            self.round_id, interaction.user.id, mood, self.note.value, visibility
+        bot: CircleBot = interaction.client  # type: ignore[assignment]
+        service = bot.resources.services.checkins
+        mood, visibility = parse_answer(values.choice("mood"), values.choice("visibility"))
+        saved = await within_deadline(
+            interaction,
+            service.save_answer(
+                int(match["round_id"]), interaction.user.id, mood, values.text("note"), visibility
+            ),
         )
         # Thank the member as soon as the answer is stored; support follows privately.
-        await interaction.response.send_message(
-            answered_message(saved.replaced, mood, visibility), ephemeral=True
-        )
+        await reply_ephemeral(interaction, answered_message(saved.replaced, mood, visibility))
         support = await service.support_after(saved, interaction.user.id)
-        if support.needed:
-            card = await self.bot.resources.services.crisis.card(interaction.guild_id, None)
-            message = support_message(support, card)
-            if message.content:
-                await interaction.followup.send(
-                    message.content, embeds=message.embeds, ephemeral=True
-                )
-            else:
-                await interaction.followup.send(embeds=message.embeds, ephemeral=True)
+        if not support.needed:
+            return
+        # Name only those who facilitate now: a role taken away takes the mention with it.
+        current = await facilitators_now(bot, saved.circle.guild_id, support.facilitator_ids[:5])
+        card = await bot.resources.services.crisis.card(interaction.guild_id, None)
+        message = support_message(replace(support, facilitator_ids=tuple(current)), card)
+        await interaction.followup.send(
+            message.content or discord.utils.MISSING, embeds=message.embeds, ephemeral=True
+        )
+
+
+def parse_answer(mood: str | None, visibility: str | None) -> tuple[int, Visibility]:
+    try:
+        chosen_mood, chosen_visibility = int(mood or ""), Visibility(visibility or "")
+    except ValueError:
+        chosen_mood, chosen_visibility = 0, Visibility.SELF
+    if chosen_mood not in MOOD_WORDS or visibility is None:
+        raise ValidationError(
+            "Choose a mood and who sees your answer, then submit again.",
+            "Mood: 3 · Who sees this: the circle",
+        )
+    return chosen_mood, chosen_visibility
 
 
 def _distribution(summary: RoundSummary) -> str:

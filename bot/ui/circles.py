@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.domain.circles import AGREEMENT_MAX, Circle
+from bot.replies import reply_ephemeral, within_deadline
 from bot.services.circles import CircleInfo
-from bot.ui.base import SafeModal
 from bot.ui.checkins import ts
 from bot.ui.crisis import ALERTS_NOTE
+from bot.ui.forms import FormValues, StatelessForm
 from bot.ui.packing import clip
 
 if TYPE_CHECKING:
@@ -99,27 +101,45 @@ def info_embed(info: CircleInfo) -> discord.Embed:
     return embed
 
 
-class AgreementModal(SafeModal):
-    def __init__(self, bot: CircleBot, circle: Circle) -> None:
-        super().__init__(title=clip(f"Agreement — {circle.name}", 45))
-        self.bot = bot
-        self.circle = circle
-        self.text: discord.ui.TextInput[Any] = discord.ui.TextInput(
-            style=discord.TextStyle.paragraph,
-            default=circle.agreement_text[:AGREEMENT_MAX],
-            max_length=AGREEMENT_MAX,
+class AgreementModal(StatelessForm):
+    """A circle's agreement, edited by a facilitator; the circle travels in the custom_id."""
+
+    template = re.compile(r"agreement:(?P<circle_id>\d+)")
+
+    def __init__(self, circle: Circle) -> None:
+        super().__init__(
+            title=clip(f"Agreement — {circle.name}", 45), custom_id=f"agreement:{circle.id}"
         )
         self.add_item(
             discord.ui.Label(
                 text="Agreement",
                 description="Confidentiality, attendance, disagreements, when to refer to professional help",
-                component=self.text,
+                component=discord.ui.TextInput(
+                    custom_id="agreement",
+                    style=discord.TextStyle.paragraph,
+                    default=circle.agreement_text[:AGREEMENT_MAX],
+                    max_length=AGREEMENT_MAX,
+                ),
             )
         )
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self.bot.resources.services.circles.set_agreement(self.circle, self.text.value)
-        await interaction.response.send_message(
-            f"Saved the agreement of **{discord.utils.escape_markdown(self.circle.name)}**. New members see it when they join.",
-            ephemeral=True,
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], values: FormValues
+    ) -> None:
+        from bot.checks import require_facilitator
+
+        bot: CircleBot = interaction.client  # type: ignore[assignment]
+        await require_facilitator(interaction)  # the role may have gone while the form was open
+        circles = bot.resources.services.circles
+        circle = await within_deadline(
+            interaction,
+            circles.set_agreement_of(
+                int(match["circle_id"]), interaction.guild_id, values.text("agreement") or ""
+            ),
+        )
+        await reply_ephemeral(
+            interaction,
+            f"Saved the agreement of **{discord.utils.escape_markdown(circle.name)}**. "
+            "New members see it when they join.",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.app import CircleBot
 from bot.dm import DirectMessenger
-from bot.ui.checkins import CheckInButton
+from bot.ui.checkins import CheckInButton, CheckInModal
 from cogs.checkins._cog import Checkins
 from cogs.checkins._facilitate import CheckinFacilitation
 from cogs.checkins._notifier import DiscordCheckinNotifier
@@ -14,5 +14,6 @@ async def setup(bot: CircleBot) -> None:
     messenger = DirectMessenger(bot, bot.resources.db, bot.resources.clock, bot.dm_min_gap)
     bot.resources.services.checkins.notifier = DiscordCheckinNotifier(bot, messenger)
     bot.add_dynamic_items(CheckInButton)
+    bot.forms.add(CheckInModal)
     await bot.add_cog(Checkins(bot, messenger))
     CheckinFacilitation.attach(bot)

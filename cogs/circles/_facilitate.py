@@ -72,8 +72,8 @@ class CircleFacilitation(
     @app_commands.autocomplete(circle=circle_autocomplete)
     async def agreement(self, interaction: discord.Interaction, circle: CircleName) -> None:
         found = await resolve_circle(interaction, circle)
+        await AgreementModal(found).send(interaction)  # a form can't wait: it goes first
         await self.bot.resources.services.circles.note_facilitator(found, interaction.user.id)
-        await interaction.response.send_modal(AgreementModal(self.bot, found))
 
     @app_commands.command(
         name="facilitator-role", description="Who counts as facilitator, besides Manage Server."
