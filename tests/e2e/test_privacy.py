@@ -319,8 +319,13 @@ async def test_removing_the_bot_schedules_a_purge_after_the_grace_period(
     assert ran >= 1
     assert await guild_rows(world, other.id) == dict.fromkeys(await guild_rows(world, other.id), 0)
     assert await stored() is None
-    # The server the bot is still in keeps everything.
-    assert await guild_rows(world, world.guild.id) == home_before
+    # The server the bot is still in keeps everything. (Its delivered outbox rows are
+    # bookkeeping, pruned 7 days after delivery whenever a later delivery runs: across this
+    # 14-day jump that depends on timing, so they are left out of the comparison.)
+    home_after = await guild_rows(world, world.guild.id)
+    assert {k: v for k, v in home_after.items() if k != "outbox"} == {
+        k: v for k, v in home_before.items() if k != "outbox"
+    }
     assert [
         row
         for row in (await rows_about(world, world.kai.id))["circle_members"]
