@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -39,9 +40,20 @@ async def local_bot(
 ) -> AsyncIterator[tuple[LocalDiscord, CircleBot]]:
     # settle=0: the driver returns as soon as the bot answered; rate limits off so the
     # benchmark measures the bot, not the simulated 5-messages-per-5-seconds bucket.
-    async with LocalDiscord(settle=0.0, rate_limits=False, reply_timeout=30.0) as server:
-        guild = server.create_guild("Bench")
-        server.bench_guild = guild  # type: ignore[attr-defined]
-        async with running_bot(server, db_path, clock=clock) as bot:
-            await server.wait_until_connected()
-            yield server, bot
+    # BENCH_POSTGRES=1: the same run on a throwaway PostgreSQL server (as the tests start one).
+    postgres = None
+    if os.environ.get("BENCH_POSTGRES"):
+        from tests.postgres_server import PostgresServer
+
+        postgres = PostgresServer.start()
+    try:
+        db_url = postgres.create_database("bench") if postgres else None
+        async with LocalDiscord(settle=0.0, rate_limits=False, reply_timeout=30.0) as server:
+            guild = server.create_guild("Bench")
+            server.bench_guild = guild  # type: ignore[attr-defined]
+            async with running_bot(server, db_path, clock=clock, db_url=db_url) as bot:
+                await server.wait_until_connected()
+                yield server, bot
+    finally:
+        if postgres is not None:
+            postgres.stop()

@@ -97,6 +97,8 @@ async def main() -> None:
                             round_.id, heavy, guild.id, n % 5 + 1, None, Visibility.SELF, at
                         ),
                     )
+                    # one open round per circle: each past round is closed
+                    await checkins_repo.mark_closed(tx, round_.id, at + timedelta(hours=1))
             renders = []
             for _ in range(30):
                 t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""`circlekeeper`: run, check, migrate, backup, rotate-key, sandbox."""
+"""`circlekeeper`: run, check, migrate, backup, copy-db, rotate-key, sandbox."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot import __version__
 from bot.errors import ConfigError
 from bot.logging_setup import configure_logging
 from bot.settings import Settings, load_settings
+from bot.storage.copy import CopyError
 from bot.storage.crypto import (
     TextCipher,
     WrongKeyError,
@@ -19,7 +21,13 @@ from bot.storage.crypto import (
     load_or_create_key,
     write_key_file,
 )
-from bot.storage.database import Database, DatabaseTooNew, migration_files
+from bot.storage.database import (
+    Database,
+    DatabaseTooNew,
+    DatabaseUnavailable,
+    SqliteDatabase,
+    is_postgres_url,
+)
 
 EXIT_CONFIG = 2
 
@@ -35,6 +43,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply pending database migrations and exit")
     backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
     backup.add_argument("path", type=Path, help="where to write the copy")
+    copy = sub.add_parser(
+        "copy-db", help="copy every table to another database (SQLite ⇄ PostgreSQL), bot stopped"
+    )
+    copy.add_argument("source", help="a SQLite path or a postgresql:// URL")
+    copy.add_argument("target", help="an empty (or new) SQLite path or postgresql:// URL")
     sub.add_parser("rotate-key", help="re-encrypt stored text under a new data key")
     sandbox = sub.add_parser(
         "sandbox", help="a local Discord with simulated members: try every feature"
@@ -55,12 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, secrets=(settings.token, settings.data_key))
+        password = urlsplit(settings.db_url).password if settings.db_url else None
+        configure_logging(settings.log_level, secrets=(settings.token, settings.data_key, password))
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as error:
         print(f"circlekeeper: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    except (WrongKeyError, DatabaseTooNew) as error:
+    except (WrongKeyError, DatabaseTooNew, DatabaseUnavailable, CopyError) as error:
         print(f"circlekeeper: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
@@ -77,12 +91,14 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check":
         return await _check(settings)
     if args.command == "migrate":
-        async with await Database.open(settings.db_path) as db:
+        async with await Database.open(settings.database) as db:
             applied = await db.migrate()
         print(f"Applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
         return 0
     if args.command == "backup":
         return await _backup(settings, args.path)
+    if args.command == "copy-db":
+        return await _copy_db(args.source, args.target)
     if args.command == "rotate-key":
         return await _rotate_key(settings)
     if args.command == "sandbox":
@@ -95,17 +111,19 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 async def _check(settings: Settings) -> int:
     from bot.app import EXTENSIONS
     from bot.startup import open_database
+    from bot.storage.migrations.runner import head_revision
     from bot.storage.repositories import jobs as jobs_repo
 
     db, _ = await open_database(settings)
     try:
-        version = await db.user_version()
+        version = await db.schema_revision()
         async with db.read() as tx:
             jobs = len(await jobs_repo.all_jobs(tx))
     finally:
         await db.close()
     print(f"circlekeeper {__version__}: settings OK")
-    print(f"  database     {settings.db_path} (schema {version}/{len(migration_files())}, key OK)")
+    head = head_revision()
+    print(f"  database     {settings.database_label} (schema {version}/{head}, key OK)")
     print(f"  REST         {settings.api_base}")
     print(f"  gateway      {settings.gateway_url}")
     scope = f"server {settings.dev_guild_id}" if settings.dev_guild_id else "global"
@@ -120,10 +138,42 @@ async def _backup(settings: Settings, target: Path) -> int:
     if target.exists():  # noqa: ASYNC240 (a one-off CLI check before any I/O starts)
         print(f"circlekeeper: {target} already exists; choose a new path", file=sys.stderr)
         return 1
-    async with await Database.open(settings.db_path) as db:
+    if settings.db_url:
+        print(
+            "circlekeeper: `backup` copies a SQLite file; for PostgreSQL use pg_dump, or "
+            "`circlekeeper copy-db` into a new SQLite file",
+            file=sys.stderr,
+        )
+        return 1
+    async with await SqliteDatabase.connect(settings.db_path) as db:
+        assert isinstance(db, SqliteDatabase)
         await db.backup_to(target)
     print(
         f"Backed up {settings.db_path} to {target}. Keep the data key with it: {settings.key_path}"
+    )
+    return 0
+
+
+async def _copy_db(source: str, target: str) -> int:
+    from bot.storage.copy import copy_database
+
+    def open_target(where: str) -> str | Path:
+        return where if is_postgres_url(where) else Path(where)
+
+    if not is_postgres_url(source) and not Path(source).is_file():  # noqa: ASYNC240 (before any I/O)
+        print(f"circlekeeper: {source} does not exist", file=sys.stderr)
+        return 1
+    async with (
+        await Database.open(open_target(source)) as src,
+        await Database.open(open_target(target)) as dst,
+    ):
+        print(f"Copying {src.label} → {dst.label} (the bot must be stopped)")
+        checks = await copy_database(src, dst)
+    for check in checks:
+        print(f"  {check.table:<22} {check.rows:>8} row(s)  sha256 {check.sha256[:16]}…  ok")
+    print(
+        f"Copied {len(checks)} table(s); row counts and checksums match. Use the same data "
+        "key with the copy, then point CIRCLEKEEPER_DB at it."
     )
     return 0
 

@@ -36,6 +36,19 @@ class Settings:
     db_path: Path
     data_key: str | None
     log_level: str
+    db_url: str | None = None  # a postgresql:// URL; None = the SQLite file at db_path
+
+    @property
+    def database(self) -> str | Path:
+        """What `Database.open` takes: the PostgreSQL URL, or the SQLite path."""
+        return self.db_url or self.db_path
+
+    @property
+    def database_label(self) -> str:
+        """The database for messages: never a password."""
+        from bot.storage.database import redact_url
+
+        return redact_url(self.db_url) if self.db_url else str(self.db_path)
 
     def require_token(self) -> str:
         if self.token is None:
@@ -48,13 +61,14 @@ class Settings:
 
     @property
     def key_path(self) -> Path:
-        """Where a generated data key lives: beside the database."""
+        """Where a generated data key lives: beside the SQLite file (with PostgreSQL, beside
+        where that file would be: data/circlekeeper.key unless CIRCLEKEEPER_DATA_KEY is set)."""
         return self.db_path.with_suffix(".key")
 
     def __repr__(self) -> str:  # never show the token or key, even in a debugger
         return (
             f"Settings(api_base={self.api_base!r}, gateway_url={self.gateway_url!r}, "
-            f"dev_guild_id={self.dev_guild_id!r}, db_path={str(self.db_path)!r}, "
+            f"dev_guild_id={self.dev_guild_id!r}, database={self.database_label!r}, "
             f"log_level={self.log_level!r}, token={'set' if self.token else 'unset'}, "
             f"data_key={'set' if self.data_key else 'unset'})"
         )
@@ -85,6 +99,7 @@ def load_settings(
         ),
         dev_guild_id=_snowflake(get("DISCORD_DEV_GUILD_ID")),
         db_path=_db_path(get("CIRCLEKEEPER_DB")),
+        db_url=_db_url(get("CIRCLEKEEPER_DB")),
         data_key=_data_key(get("CIRCLEKEEPER_DATA_KEY")),
         log_level=_log_level(get("LOG_LEVEL")),
     )
@@ -123,8 +138,21 @@ def _snowflake(raw: str | None) -> int | None:
     return int(raw)
 
 
+def _db_url(raw: str | None) -> str | None:
+    if raw is None or urlsplit(raw).scheme not in ("postgresql", "postgres"):
+        return None
+    parts = urlsplit(raw)
+    if not parts.path.strip("/"):
+        raise ConfigError(
+            "CIRCLEKEEPER_DB",
+            "is a PostgreSQL URL without a database name",
+            "CIRCLEKEEPER_DB=postgresql://circlekeeper:secret@localhost:5432/circlekeeper",
+        )
+    return raw
+
+
 def _db_path(raw: str | None) -> Path:
-    if raw is None:
+    if raw is None or _db_url(raw) is not None:
         return DEFAULT_DB_PATH
     path = Path(raw).expanduser()
     if path.is_dir():

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 async def open_database(settings: Settings) -> tuple[Database, TextCipher]:
     """Open, migrate and check the key; the connection is closed again on any failure."""
-    db = await Database.open(settings.db_path)
+    db = await Database.open(settings.database)
     try:
         await db.migrate()
         cipher = TextCipher(load_or_create_key(settings.data_key, settings.key_path))

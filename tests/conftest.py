@@ -1,13 +1,17 @@
-"""Suite-wide fixtures: no test may reach beyond loopback."""
+"""Suite-wide fixtures: no test may reach beyond loopback; databases on both backends."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.postgres_server import PostgresServer, PostgresUnavailable
 
 
 class NetworkGuardError(AssertionError):
@@ -58,3 +62,36 @@ def loopback_only() -> Iterator[None]:
         socket.socket.connect = real_connect  # type: ignore[method-assign]
         socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
         socket.getaddrinfo = real_getaddrinfo
+
+
+# -- databases: every storage and end-to-end test runs on SQLite and on PostgreSQL ----------
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the session (fails, never skips, in CI)."""
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(str(error))
+        pytest.skip(str(error))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def fresh_database(request: pytest.FixtureRequest, backend: str, sqlite_path: Path) -> str | Path:
+    """An empty database on `backend`: a new SQLite path, or a new PostgreSQL database's URL."""
+    if backend == "sqlite":
+        return sqlite_path
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    return fresh_database(request, request.param, tmp_path / "test.db")

@@ -65,10 +65,13 @@ def test_sql_lives_only_in_storage() -> None:
     assert offenders == []
 
 
-async def test_every_member_id_column_is_registered_for_export_and_delete(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "schema.db") as db:
+async def test_every_member_id_column_is_registered_for_export_and_delete(
+    database_target: str | Path,
+) -> None:
+    async with await Database.open(database_target) as db:
         await db.migrate()
         tables = await db.table_columns()
+        keys = await db.primary_keys()
     registered = {entry.table: set(entry.member_columns) for entry in member_data.MEMBER_TABLES}
     for table, columns in tables.items():
         member_columns = {c for c in columns if member_data.MEMBER_COLUMN.match(c)}
@@ -81,10 +84,14 @@ async def test_every_member_id_column_is_registered_for_export_and_delete(tmp_pa
     for entry in member_data.MEMBER_TABLES:
         assert entry.table in tables, f"registered table {entry.table} does not exist"
         assert set(entry.encrypted_columns) <= set(tables[entry.table])
+        if entry.encrypted_columns:  # key rotation rewrites rows by their primary key
+            assert list(entry.key_columns) == keys[entry.table], entry.table
 
 
-async def test_every_table_with_a_guild_id_is_purged_with_its_server(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "schema.db") as db:
+async def test_every_table_with_a_guild_id_is_purged_with_its_server(
+    database_target: str | Path,
+) -> None:
+    async with await Database.open(database_target) as db:
         await db.migrate()
         tables = await db.table_columns()
     purged = {entry.table for entry in member_data.GUILD_TABLES}

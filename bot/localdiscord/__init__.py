@@ -14,6 +14,7 @@ from bot.localdiscord.driver import (
     Modal,
     Reply,
     ReplyTimeout,
+    together,
 )
 from bot.localdiscord.server import LocalDiscord
 from bot.localdiscord.transcript import Event, Transcript, format_event
@@ -33,4 +34,5 @@ __all__ = [
     "ReplyTimeout",
     "Transcript",
     "format_event",
+    "together",
 ]

@@ -8,11 +8,12 @@ the bot answered, so feature tests read like the feature.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.localdiscord.state import (
     ADMINISTRATOR,
@@ -58,6 +59,9 @@ class ComponentNotFound(DriverError):
 
 class ReplyTimeout(DriverError, TimeoutError):
     pass
+
+
+T = TypeVar("T")
 
 
 def _norm(text: str) -> str:
@@ -1006,3 +1010,26 @@ def _show(value: Any) -> str:
     if isinstance(value, Role):
         return f"@{value.name}"
     return str(value)
+
+
+async def together(*actions: Awaitable[T], seed: int | None = None, spread: int = 3) -> list[T]:
+    """Simulated members acting at the same moment, as a live circle does.
+
+    The actions start in an order shuffled by `seed` and each yields to the event loop a
+    random 0..`spread` times before starting, so their requests interleave differently for
+    each seed; results come back in the order given. The first failure is raised once all
+    have finished, so no action is left running behind a failed test.
+    """
+    rng = random.Random(seed)
+    order = list(range(len(actions)))
+    rng.shuffle(order)
+    delays = [rng.randint(0, spread) for _ in actions]
+
+    async def staggered(index: int) -> T:
+        for _ in range(delays[index]):
+            await asyncio.sleep(0)
+        return await actions[index]
+
+    tasks = {index: asyncio.ensure_future(staggered(index)) for index in order}
+    await asyncio.wait(tasks.values())
+    return [tasks[index].result() for index in range(len(actions))]

@@ -31,6 +31,7 @@ def local_settings(
     db_path: Path,
     data_key: str | None = None,
     dev_guild_id: int | None = None,
+    db_url: str | None = None,
 ) -> Settings:
     return Settings(
         token=server.token,
@@ -40,6 +41,7 @@ def local_settings(
         db_path=db_path,
         data_key=data_key,
         log_level="WARNING",
+        db_url=db_url,
     )
 
 
@@ -53,9 +55,13 @@ async def running_bot(
     dm_min_gap: float = 0.0,
     ready_timeout: float = 10.0,
     dev_guild_id: int | None = None,
+    db_url: str | None = None,
+    data_key: str | None = None,
 ) -> AsyncIterator[CircleBot]:
     """Start the bot, wait until it is ready, and close it (and its database) on exit."""
-    settings = local_settings(server, db_path, dev_guild_id=dev_guild_id)
+    settings = local_settings(
+        server, db_path, data_key=data_key, dev_guild_id=dev_guild_id, db_url=db_url
+    )
     async with open_resources(settings, clock, static) as resources:
         bot = create_bot(resources, guild_ready_timeout=0.1, dm_min_gap=dm_min_gap)
         task = asyncio.create_task(bot.start(server.token))

@@ -223,6 +223,7 @@ class CheckinService:
     ) -> Opened | None:
         """Open a round, its timers and its prompt's delivery in one transaction."""
         async with self._db.transaction() as tx:
+            await circles_repo.hold(tx, circle.id)  # one opening at a time per circle
             bank = [*self._prompts, *await repo.custom_prompts(tx, circle.id)]
             used = await repo.used_prompts(tx, circle.id)
             prompt = pick_prompt(bank, used, self._rng)
@@ -293,9 +294,9 @@ class CheckinService:
     # -- answering
 
     async def _answerable(
-        self, tx: Tx, round_id: int, user_id: int
+        self, tx: Tx, round_id: int, user_id: int, *, for_write: bool = False
     ) -> tuple[Circle, AnswerContext]:
-        context = await repo.answer_context(tx, round_id, user_id)
+        context = await repo.answer_context(tx, round_id, user_id, hold_round=for_write)
         circle = None if context is None else await circles_repo.get(tx, context.round.circle_id)
         if context is None or circle is None:
             raise ValidationError("That round no longer exists.", "/circle info")
@@ -323,7 +324,7 @@ class CheckinService:
         """Check and store an answer in one transaction: all the member waits for."""
         note = validate_note(note)
         async with self._db.transaction() as tx:
-            circle, context = await self._answerable(tx, round_id, user_id)
+            circle, context = await self._answerable(tx, round_id, user_id, for_write=True)
             await repo.upsert_answer(
                 tx,
                 self._cipher,

@@ -54,12 +54,13 @@ class CircleService:
                 zone = parse_timezone(timezone)
             else:
                 zone = await guilds_repo.guild_setting(tx, guild_id, "default_timezone") or "UTC"
-            if await circles_repo.by_name(tx, guild_id, name) is not None:
+            try:  # the unique index decides, so two concurrent creates cannot both pass
+                circle = await circles_repo.create(tx, guild_id, name, channel_id, zone, now)
+            except circles_repo.DuplicateCircle:
                 raise ValidationError(
                     f"This server already has a circle called {quote(name)}. Choose another name.",
                     f"/facilitate circle create name:{name} (Thursdays)",
-                )
-            circle = await circles_repo.create(tx, guild_id, name, channel_id, zone, now)
+                ) from None
             await guilds_repo.set_guild_setting(tx, guild_id, "default_timezone", zone)
             await circles_repo.note_facilitator(tx, circle, facilitator_id, now)
         return circle

@@ -118,6 +118,7 @@ class CrisisService:
     ) -> LocalResource:
         resource = validate_local_resource(name, how, url, notes)
         async with self._db.transaction() as tx:
+            await local_repo.hold_guild(tx, guild_id)  # the limit holds under concurrent adds
             existing = await local_repo.list_for(tx, guild_id)
             if any(r.name.casefold() == resource.name.casefold() for r in existing):
                 raise ValidationError(

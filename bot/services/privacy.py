@@ -93,8 +93,8 @@ class PrivacyService:
     async def _run_purge(self, job: StoredJob) -> None:
         guild_id = int(job.payload["guild_id"])
         async with self._db.transaction() as tx:
-            if not await guilds_repo.has_departed(tx, guild_id):
+            # Clearing first takes the row: a re-invite racing this purge waits, then finds none.
+            if not await guilds_repo.clear_departure(tx, guild_id):
                 return
             deleted = await member_data.purge_guild(tx, guild_id)
-            await guilds_repo.clear_departure(tx, guild_id)
         log.info("Purged %d row(s) of server %s after the grace period", deleted, guild_id)

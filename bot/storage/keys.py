@@ -26,13 +26,13 @@ async def verify_key(db: Database, cipher: TextCipher) -> None:
             ok = False
         if not ok:
             raise WrongKeyError(
-                f"The data key does not open {db.path}: set CIRCLEKEEPER_DATA_KEY (or the key file "
+                f"The data key does not open {db.label}: set CIRCLEKEEPER_DATA_KEY (or the key file "
                 "beside the database) to the key this database was created with."
             )
         return
     async with db.transaction() as tx:
         await tx.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)",
+            "INSERT INTO meta (key, value) VALUES ('key_check', ?) ON CONFLICT DO NOTHING",
             (cipher.encrypt(KEY_CHECK_PLAINTEXT),),
         )
 

@@ -25,6 +25,7 @@ class MemberTable:
     member_columns: tuple[str, ...]
     purpose: str
     encrypted_columns: tuple[str, ...] = ()
+    key_columns: tuple[str, ...] = ()  # the primary key; needed to rewrite encrypted columns
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
         ("user_id",),
         "your check-in answers: mood, optional note (encrypted), and who you chose to let see it",
         encrypted_columns=("note",),
+        key_columns=("round_id", "user_id"),
     ),
     MemberTable(
         "circle_facilitators",
@@ -91,8 +93,8 @@ GUILD_TABLES: tuple[GuildTable, ...] = (
 NOT_MEMBER_DATA: dict[str, str] = {}
 
 
-def _where(columns: tuple[str, ...]) -> str:
-    return " OR ".join(f"{column} = ?" for column in columns)
+def _where(columns: tuple[str, ...], joiner: str = " OR ") -> str:
+    return joiner.join(f"{column} = ?" for column in columns)
 
 
 def _jsonable(value: Any) -> Any:
@@ -169,12 +171,13 @@ async def reencrypt_all(tx: Tx, old: TextCipher, new: TextCipher) -> int:
     count = 0
     for entry in MEMBER_TABLES:
         for column in entry.encrypted_columns:
+            keys = ", ".join(entry.key_columns)
             rows = await tx.fetchall(
-                f"SELECT rowid AS rid, {column} AS value FROM {entry.table} WHERE {column} IS NOT NULL"
+                f"SELECT {column}, {keys} FROM {entry.table} WHERE {column} IS NOT NULL"
             )
             await tx.executemany(
-                f"UPDATE {entry.table} SET {column} = ? WHERE rowid = ?",
-                [(new.encrypt(old.decrypt(row["value"])), row["rid"]) for row in rows],
+                f"UPDATE {entry.table} SET {column} = ? WHERE {_where(entry.key_columns, ' AND ')}",
+                [(new.encrypt(old.decrypt(row[0])), *tuple(row)[1:]) for row in rows],
             )
             count += len(rows)
     return count

@@ -23,6 +23,7 @@ from bot.app import CircleBot
 from bot.clock import Clock, FakeClock
 from bot.localdiscord import Channel, Guild, LocalDiscord, Member
 from bot.sandbox.harness import running_bot
+from tests.conftest import BACKENDS, fresh_database
 from tests.e2e.strict import assert_spec_clean, strict_server
 
 
@@ -34,6 +35,7 @@ class Stage:
     bot: CircleBot
     clock: Clock
     db_path: Path
+    db_url: str | None = None
 
 
 @dataclass
@@ -47,7 +49,8 @@ class World:
     kai: Member
     noor: Member
     channel: Channel
-    db_path: Path
+    db_path: Path  # the SQLite file (with PostgreSQL: where the key file sits beside)
+    db_url: str | None = None  # the PostgreSQL database, when the module runs on it
 
     async def advance(self, delta: timedelta) -> int:
         """Move the bot's clock and run whatever became due."""
@@ -64,24 +67,33 @@ async def run_due(bot: CircleBot) -> int:
 
 
 @asynccontextmanager
-async def open_stage(directory: Path, clock: Clock | None = None) -> AsyncIterator[Stage]:
-    """A local server and the real bot on a new database in `directory`."""
+async def open_stage(
+    directory: Path, clock: Clock | None = None, db_url: str | None = None
+) -> AsyncIterator[Stage]:
+    """A local server and the real bot on a new database: SQLite in `directory`, or the
+    PostgreSQL database at `db_url`."""
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     db_path = directory / "circlekeeper.db"
     clock = clock or FakeClock()
     async with strict_server() as server:
         try:
-            async with running_bot(server, db_path, clock=clock) as bot:
+            async with running_bot(server, db_path, clock=clock, db_url=db_url) as bot:
                 await server.wait_until_connected()
-                yield Stage(server, bot, clock, db_path)
+                yield Stage(server, bot, clock, db_path, db_url)
             assert_spec_clean(server)
         finally:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
-@pytest.fixture(scope="module")
-async def stage(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stage]:
-    async with open_stage(tmp_path_factory.mktemp("e2e")) as shared:
+@pytest.fixture(scope="module", params=BACKENDS)
+async def stage(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stage]:
+    """Every module's tests run once with the bot on SQLite and once on PostgreSQL."""
+    directory = tmp_path_factory.mktemp("e2e")
+    target = fresh_database(request, request.param, directory / "circlekeeper.db")
+    db_url = target if isinstance(target, str) else None
+    async with open_stage(directory, db_url=db_url) as shared:
         yield shared
 
 
@@ -97,7 +109,17 @@ async def new_world(stage: Stage) -> World:
         message=f"the bot never saw the new server {guild.id}",
     )
     return World(
-        server, bot, stage.clock, guild, facilitator, sam, kai, noor, channel, stage.db_path
+        server,
+        bot,
+        stage.clock,
+        guild,
+        facilitator,
+        sam,
+        kai,
+        noor,
+        channel,
+        stage.db_path,
+        stage.db_url,
     )
 
 

@@ -23,6 +23,7 @@ from bot.localdiscord import Channel, Guild, LocalDiscord, Member
 from bot.sandbox.harness import running_bot
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories.jobs import StoredJob
+from tests.conftest import BACKENDS, fresh_database
 from tests.e2e.checkin_helpers import (
     answers_of,
     check_in,
@@ -45,6 +46,7 @@ class Timers:
     facilitator: Member
     member: Member
     db_path: Path
+    db_url: str | None = None  # on PostgreSQL: its database (the key file sits by db_path)
     stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
     bot: CircleBot | None = None
 
@@ -57,7 +59,7 @@ class Timers:
         assert self.bot is None
         self.stack = contextlib.AsyncExitStack()
         self.bot = await self.stack.enter_async_context(
-            running_bot(self.server, self.db_path, clock=self.clock)
+            running_bot(self.server, self.db_path, clock=self.clock, db_url=self.db_url)
         )
         return self.bot
 
@@ -81,11 +83,12 @@ class Timers:
         return self.guild.create_text_channel(name)
 
 
-@pytest.fixture
-async def timers(tmp_path: Path) -> AsyncIterator[Timers]:
+@pytest.fixture(params=BACKENDS)
+async def timers(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Timers]:
     """A server, a bot and a database of each test's own: tests set the clock to fixed dates."""
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     db_path = tmp_path / "circlekeeper.db"
+    target = fresh_database(request, request.param, db_path)
     clock = FakeClock(datetime(2026, 2, 2, 12, 0, tzinfo=UTC))
     async with strict_server() as server:
         guild = server.create_guild("Timers")
@@ -96,6 +99,7 @@ async def timers(tmp_path: Path) -> AsyncIterator[Timers]:
             guild.add_member("Ada", manage_guild=True),
             guild.add_member("Sam"),
             db_path,
+            target if isinstance(target, str) else None,
         )
         try:
             await env.start()

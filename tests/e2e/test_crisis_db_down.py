@@ -57,9 +57,14 @@ async def test_crisis_answers_while_the_database_is_locked_by_a_stuck_transactio
     held, release = asyncio.Event(), asyncio.Event()
 
     async def hog() -> None:
-        # A stuck writer alone no longer delays reads (they have their own connection),
-        # so the reader is held too: nothing can be read or written in time.
-        async with world.bot.resources.db.transaction(), world.bot.resources.db.read():
+        # A stuck writer alone delays no read (SQLite reads have their own connection,
+        # PostgreSQL's their own transactions): so the reader is held too on SQLite, and the
+        # tables the command reads are locked on PostgreSQL. Nothing can be read in time.
+        async with world.bot.resources.db.transaction() as tx, world.bot.resources.db.read():
+            if world.db_url is not None:
+                await tx.execute(
+                    "LOCK TABLE guild_settings, local_resources IN ACCESS EXCLUSIVE MODE"
+                )
             held.set()
             await release.wait()
 

@@ -13,10 +13,11 @@ from tests.e2e.strict import assert_spec_clean, strict_server
 
 
 async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced(
-    tmp_path: Path,
+    tmp_path: Path, database_target: str | Path
 ) -> None:
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     db_path = tmp_path / "restart.db"
+    db_url = database_target if isinstance(database_target, str) else None
     clock = FakeClock()
     try:
         async with strict_server() as server:
@@ -25,7 +26,7 @@ async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced
             sam = guild.add_member("Sam")
             channel = guild.create_text_channel("circle")
 
-            async with running_bot(server, db_path, clock=clock) as first:
+            async with running_bot(server, db_path, clock=clock, db_url=db_url) as first:
                 assert first.last_sync_skipped is False
                 created = await ada.run(
                     "/facilitate circle create", name="Restart Circle", channel=channel
@@ -35,7 +36,7 @@ async def test_buttons_survive_a_restart_and_unchanged_commands_are_not_resynced
                 assert agreement.buttons == ["I agree"]
             assert server.sync_count() == 1
 
-            async with running_bot(server, db_path, clock=clock) as second:
+            async with running_bot(server, db_path, clock=clock, db_url=db_url) as second:
                 assert second.last_sync_skipped is True
                 assert server.sync_count() == 1  # same definitions: no bulk overwrite
                 joined = await sam.click("I agree", message=agreement)

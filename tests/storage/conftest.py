@@ -10,8 +10,9 @@ from bot.storage.database import Database
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "test.db")
+async def db(database_target: str | Path) -> AsyncIterator[Database]:
+    """A migrated, empty database: each test runs once on SQLite and once on PostgreSQL."""
+    database = await Database.open(database_target)
     await database.migrate()
     try:
         yield database

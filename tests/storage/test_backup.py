@@ -2,7 +2,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from bot.storage.database import Database
+from bot.storage.database import SqliteDatabase
 
 
 def _dump(path: Path) -> list[str]:
@@ -15,7 +15,7 @@ def _dump(path: Path) -> list[str]:
 
 async def test_backup_of_a_database_in_use_is_consistent_and_identical(tmp_path: Path) -> None:
     source = tmp_path / "live.db"
-    async with await Database.open(source) as db:
+    async with await SqliteDatabase.connect(source) as db:
         await db.migrate()
         stop = asyncio.Event()
 

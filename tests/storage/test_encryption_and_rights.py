@@ -11,7 +11,7 @@ import pytest
 from bot.domain.checkins import Visibility
 from bot.storage import member_data
 from bot.storage.crypto import TextCipher, WrongKeyError, generate_key
-from bot.storage.database import Database
+from bot.storage.database import Database, SqliteDatabase
 from bot.storage.keys import rotate_key, verify_key
 from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
@@ -57,17 +57,21 @@ async def _seed(db: Database, cipher: TextCipher) -> None:
                 )
 
 
-async def test_the_raw_database_file_never_holds_a_note_in_plaintext(
+async def _raw(db: Database) -> bytes:
+    """What the database holds, as stored: the file bytes (SQLite) or every value (PostgreSQL)."""
+    if isinstance(db, SqliteDatabase):
+        async with db.read() as tx:
+            await tx.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        wal = db.path.with_name(db.path.name + "-wal")
+        return db.path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    return repr(await _dump(db)).encode()
+
+
+async def test_the_raw_database_never_holds_a_note_in_plaintext(
     db: Database, cipher: TextCipher
 ) -> None:
     await _seed(db, cipher)
-    async with db.read() as tx:
-        await tx.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    raw = db.path.read_bytes() + (
-        db.path.with_name(db.path.name + "-wal").read_bytes()
-        if db.path.with_name(db.path.name + "-wal").exists()
-        else b""
-    )
+    raw = await _raw(db)
     assert SECRET.encode() not in raw
     assert b"hospital" not in raw
     async with db.read() as tx:
@@ -150,11 +154,17 @@ async def test_purging_a_server_keeps_the_other_servers_data(
 
 
 async def _dump(db: Database) -> list[tuple[str, list[tuple[object, ...]]]]:
-    tables = await db.table_columns()
+    keys = await db.primary_keys()
     async with db.read() as tx:
         return [
-            (t, [tuple(r) for r in await tx.fetchall(f"SELECT * FROM {t} ORDER BY rowid")])
-            for t in sorted(tables)
+            (
+                t,
+                [
+                    tuple(r)
+                    for r in await tx.fetchall(f"SELECT * FROM {t} ORDER BY {', '.join(keys[t])}")
+                ],
+            )
+            for t in sorted(keys)
         ]
 
 

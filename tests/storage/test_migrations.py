@@ -1,58 +1,108 @@
+"""Alembic revisions on both backends, and adoption of pre-Alembic SQLite files."""
+
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from bot.storage.database import Database, DatabaseTooNew, migration_files, split_statements
+from bot.storage.database import Database, DatabaseTooNew, SqliteDatabase
+from bot.storage.migrations.runner import USER_VERSION_REVISIONS, head_revision, script_directory
+
+# The hand-run SQL migrations as they shipped before Alembic (PRAGMA user_version 1..5).
+PRE_ALEMBIC = Path(__file__).parent / "fixtures" / "pre_alembic"
 
 
-async def test_migrates_an_empty_database_to_the_latest_version(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "new.db") as db:
-        applied = await db.migrate()
-        assert applied == [name for _, name, _ in migration_files()]
-        assert await db.user_version() == len(migration_files())
+def _all_revisions() -> list[str]:
+    return [rev.revision for rev in reversed(list(script_directory().walk_revisions()))]
+
+
+async def test_migrates_an_empty_database_to_the_latest_revision(
+    database_target: str | Path,
+) -> None:
+    async with await Database.open(database_target) as db:
+        assert await db.schema_revision() is None
+        assert await db.migrate() == _all_revisions()
+        assert await db.schema_revision() == head_revision()
         tables = await db.table_columns()
         assert {"meta", "scheduled_jobs", "command_sync", "guild_departures"} <= set(tables)
+        assert "alembic_version" not in tables  # bookkeeping, not application data
 
 
-async def test_rerunning_migrations_is_a_no_op(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "again.db") as db:
+async def test_rerunning_migrations_is_a_no_op(database_target: str | Path) -> None:
+    async with await Database.open(database_target) as db:
         await db.migrate()
         before = await db.table_columns()
         assert await db.migrate() == []
         assert await db.table_columns() == before
 
 
-async def test_a_newer_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
-    path = tmp_path / "future.db"
-    async with await Database.open(path) as db:
+async def test_a_newer_database_is_refused_and_left_untouched(database_target: str | Path) -> None:
+    async with await Database.open(database_target) as db:
         await db.migrate()
         async with db.transaction() as tx:
-            await tx.execute("PRAGMA user_version = 999")
-    before = path.read_bytes()
-    async with await Database.open(path) as db:
-        with pytest.raises(DatabaseTooNew, match="schema version 999"):
+            await tx.execute("UPDATE alembic_version SET version_num = '0999_future'")
+    async with await Database.open(database_target) as db:
+        with pytest.raises(DatabaseTooNew, match="schema revision 0999_future"):
             await db.migrate()
-        assert await db.user_version() == 999
-    assert path.read_bytes() == before
+        assert await db.schema_revision() == "0999_future"
+        async with db.read() as tx:
+            assert await tx.scalar("SELECT COUNT(*) FROM meta") == 0
 
 
-async def test_a_failing_migration_leaves_nothing_half_applied(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "half.db") as db:
-        with pytest.raises(Exception, match="no such table"):
+async def test_a_failing_transaction_leaves_nothing_half_applied(
+    database_target: str | Path,
+) -> None:
+    async with await Database.open(database_target) as db:
+        with pytest.raises(Exception, match="missing_table"):
             async with db.transaction() as tx:
-                await tx.execute("CREATE TABLE half_written (x)")
+                await tx.execute("CREATE TABLE half_written (x INTEGER)")
                 await tx.execute("INSERT INTO missing_table VALUES (1)")
         assert "half_written" not in await db.table_columns()
 
 
-def test_split_statements_keeps_semicolons_inside_strings() -> None:
-    script = "CREATE TABLE a (x TEXT DEFAULT ';');\n-- a comment\nINSERT INTO a VALUES ('1;2');\n"
-    assert split_statements(script) == [
-        "CREATE TABLE a (x TEXT DEFAULT ';');",
-        "-- a comment\nINSERT INTO a VALUES ('1;2');",
-    ]
+@pytest.mark.parametrize("version", sorted(USER_VERSION_REVISIONS))
+async def test_a_pre_alembic_sqlite_file_is_adopted_not_recreated(
+    tmp_path: Path, version: int
+) -> None:
+    """A file the hand-run migrations left at `PRAGMA user_version` N keeps its rows."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for script in sorted(PRE_ALEMBIC.glob("*.sql"))[:version]:
+        conn.executescript(script.read_text())
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute("INSERT INTO meta (key, value) VALUES ('kept', x'01')")
+    conn.commit()
+    conn.close()
+    async with await SqliteDatabase.connect(path) as db:
+        assert await db.migrate() == _all_revisions()[version:]
+        assert await db.schema_revision() == head_revision()
+        async with db.read() as tx:
+            assert await tx.scalar("SELECT value FROM meta WHERE key = 'kept'") == b"\x01"
+        assert "outbox" in await db.table_columns()
 
 
-def test_shipped_migrations_are_numbered_without_gaps() -> None:
-    versions = [version for version, _, _ in migration_files()]
-    assert versions == list(range(1, len(versions) + 1))
+async def test_a_pre_alembic_file_newer_than_its_last_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")  # as the bot leaves its files
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    before = path.read_bytes()
+    async with await SqliteDatabase.connect(path) as db:
+        with pytest.raises(DatabaseTooNew, match="schema version 999"):
+            await db.migrate()
+    assert path.read_bytes() == before
+
+
+def test_revisions_form_one_line() -> None:
+    script = script_directory()
+    assert len(script.get_heads()) == 1
+    assert _all_revisions()[: len(USER_VERSION_REVISIONS)] == list(USER_VERSION_REVISIONS.values())
+
+
+def test_placeholders_are_numbered_for_postgresql() -> None:
+    from bot.storage.database import to_numbered
+
+    assert to_numbered("SELECT 1 WHERE a = ? AND b IN (?, ?)") == (
+        "SELECT 1 WHERE a = $1 AND b IN ($2, $3)"
+    )

@@ -17,14 +17,14 @@ async def _wait_for(predicate) -> None:  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.02)
 
 
-async def test_a_job_due_during_a_restart_runs_exactly_once(tmp_path: Path) -> None:
+async def test_a_job_due_during_a_restart_runs_exactly_once(database_target: str | Path) -> None:
     clock = SystemClock()
     seen: list[str] = []
 
     async def handler(job: StoredJob) -> None:
         seen.append(job.job_id)
 
-    async with await Database.open(tmp_path / "jobs.db") as db:
+    async with await Database.open(database_target) as db:
         await db.migrate()
         async with db.transaction() as tx:  # stored by a previous run, due 30 s before this start
             await jobs_repo.upsert(
@@ -53,9 +53,9 @@ async def test_a_job_due_during_a_restart_runs_exactly_once(tmp_path: Path) -> N
         assert remaining == ["checkin-open:2"]
 
 
-async def test_restarting_twice_does_not_duplicate_jobs(tmp_path: Path) -> None:
+async def test_restarting_twice_does_not_duplicate_jobs(database_target: str | Path) -> None:
     clock = SystemClock()
-    async with await Database.open(tmp_path / "dup.db") as db:
+    async with await Database.open(database_target) as db:
         await db.migrate()
         for _ in range(2):
             scheduler = JobScheduler(db, clock)
@@ -68,13 +68,15 @@ async def test_restarting_twice_does_not_duplicate_jobs(tmp_path: Path) -> None:
             assert len(await jobs_repo.all_jobs(tx)) == 1
 
 
-async def test_a_failing_handler_keeps_the_job_for_the_next_start(tmp_path: Path) -> None:
+async def test_a_failing_handler_keeps_the_job_for_the_next_start(
+    database_target: str | Path,
+) -> None:
     clock = SystemClock()
 
     async def broken(job: StoredJob) -> None:
         raise RuntimeError("boom")
 
-    async with await Database.open(tmp_path / "fail.db") as db:
+    async with await Database.open(database_target) as db:
         await db.migrate()
         scheduler = JobScheduler(db, clock)
         scheduler.register("test", broken)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+GOOD_KEY = "q1Xx7hUeU9qA7jPZ7hV0YV3lK0F3xP1bXb6xYQ2pJZk="
 
 
 def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -66,11 +67,12 @@ def test_check_refuses_a_wrong_key_and_a_newer_database(tmp_path: Path) -> None:
     assert "does not open" in wrong.stderr and "Traceback" not in wrong.stderr
 
     conn = sqlite3.connect(tmp_path / "data" / "circlekeeper.db")
-    conn.execute("PRAGMA user_version = 999")
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0999_from_the_future'")
     conn.close()
     newer = cli("check", cwd=tmp_path)
     assert newer.returncode == 2
-    assert "schema version 999" in newer.stderr
+    assert "schema revision 0999_from_the_future" in newer.stderr
 
 
 def test_migrate_backup_and_rotate_key(tmp_path: Path) -> None:
@@ -94,8 +96,39 @@ def test_migrate_backup_and_rotate_key(tmp_path: Path) -> None:
     assert cli("check", cwd=tmp_path).returncode == 0  # the new key opens the database
 
 
+def test_copy_db_prints_each_table_verified_and_the_copy_opens_with_the_same_key(
+    tmp_path: Path,
+) -> None:
+    assert cli("check", cwd=tmp_path).returncode == 0  # a database and its key
+    copied = cli("copy-db", "data/circlekeeper.db", "copy/circlekeeper.db", cwd=tmp_path)
+    assert copied.returncode == 0, copied.stderr
+    assert "  meta " in copied.stdout and "1 row(s)" in copied.stdout
+    assert "row counts and checksums match" in copied.stdout
+    key = (tmp_path / "data" / "circlekeeper.key").read_text().strip()
+    on_copy = cli(
+        "check",
+        cwd=tmp_path,
+        CIRCLEKEEPER_DB="copy/circlekeeper.db",
+        CIRCLEKEEPER_DATA_KEY=key,
+    )
+    assert on_copy.returncode == 0, on_copy.stderr
+    again = cli("copy-db", "data/circlekeeper.db", "copy/circlekeeper.db", cwd=tmp_path)
+    assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_an_unreachable_postgresql_server_is_one_line_without_the_password(
+    tmp_path: Path,
+) -> None:
+    url = "postgresql://ck:s3cret-pw@127.0.0.1:1/circlekeeper"  # nothing listens on port 1
+    result = cli("check", cwd=tmp_path, CIRCLEKEEPER_DB=url, CIRCLEKEEPER_DATA_KEY=GOOD_KEY)
+    assert result.returncode == 2
+    assert "cannot open postgresql://ck:***@127.0.0.1:1/circlekeeper" in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
 def test_version_and_help(tmp_path: Path) -> None:
     assert cli("--version", cwd=tmp_path).stdout.startswith("circlekeeper ")
     help_text = cli("--help", cwd=tmp_path).stdout
-    for command in ("run", "check", "migrate", "backup", "rotate-key", "sandbox"):
+    for command in ("run", "check", "migrate", "backup", "copy-db", "rotate-key", "sandbox"):
         assert command in help_text

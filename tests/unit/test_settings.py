@@ -65,3 +65,16 @@ def test_repr_never_shows_secrets() -> None:
     )
     assert "secret.token" not in repr(settings)
     assert GOOD_KEY not in repr(settings)
+
+
+def test_a_postgresql_url_selects_postgresql_and_its_password_never_shows() -> None:
+    url = "postgresql://ck:s3cret-pw@127.0.0.1:5432/circlekeeper"
+    settings = load_settings({"CIRCLEKEEPER_DB": url}, env_file=None)
+    assert settings.database == url
+    assert "s3cret-pw" not in repr(settings) and "s3cret-pw" not in settings.database_label
+    assert load_settings({}, env_file=None).database == Path("data/circlekeeper.db")
+
+
+def test_a_postgresql_url_without_a_database_name_is_refused() -> None:
+    with pytest.raises(ConfigError, match="without a database name"):
+        load_settings({"CIRCLEKEEPER_DB": "postgresql://ck@localhost:5432/"}, env_file=None)

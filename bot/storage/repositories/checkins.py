@@ -36,7 +36,7 @@ async def open_round(
 
     Both are unique indexes, so two openers at the same moment get one round.
     """
-    round_id = await tx.scalar(
+    round_id = await tx.insert(
         "INSERT INTO rounds (circle_id, guild_id, slot, prompt, channel_id, opened_at, closes_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         (
@@ -49,7 +49,7 @@ async def open_round(
             to_db(closes_at),
         ),
     )
-    return None if round_id is None else await get_round(tx, int(round_id))
+    return None if round_id is None else await get_round(tx, round_id)
 
 
 async def get_round(tx: Tx, round_id: int) -> Round | None:
@@ -64,13 +64,19 @@ class AnswerContext:
     answered: bool
 
 
-async def answer_context(tx: Tx, round_id: int, user_id: int) -> AnswerContext | None:
-    """The round, and whether this member belongs to its circle and has answered: one query."""
+async def answer_context(
+    tx: Tx, round_id: int, user_id: int, *, hold_round: bool = False
+) -> AnswerContext | None:
+    """The round, and whether this member belongs to its circle and has answered: one query.
+
+    `hold_round` (inside a write) keeps the round from closing until the transaction ends,
+    so an answer checked as open is never stored after a concurrent close.
+    """
     row = await tx.fetchone(
         "SELECT r.*, "
         "EXISTS (SELECT 1 FROM circle_members m WHERE m.circle_id = r.circle_id AND m.user_id = ?) AS is_member, "
         "EXISTS (SELECT 1 FROM checkins c WHERE c.round_id = r.id AND c.user_id = ?) AS answered "
-        "FROM rounds r WHERE r.id = ?",
+        "FROM rounds r WHERE r.id = ?" + (tx.for_share("r") if hold_round else ""),
         (user_id, user_id, round_id),
     )
     if row is None:
@@ -205,7 +211,8 @@ async def mark_prompt_used(tx: Tx, circle_id: int, prompt: str, bank_exhausted: 
     if bank_exhausted:
         await tx.execute("DELETE FROM prompts_used WHERE circle_id = ?", (circle_id,))
     await tx.execute(
-        "INSERT OR IGNORE INTO prompts_used (circle_id, prompt) VALUES (?, ?)", (circle_id, prompt)
+        "INSERT INTO prompts_used (circle_id, prompt) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (circle_id, prompt),
     )
 
 
@@ -216,7 +223,7 @@ async def claim_reminder(tx: Tx, round_id: int, user_id: int) -> bool:
     """True the first time only: a member gets at most one reminder per round."""
     return (
         await tx.execute(
-            "INSERT OR IGNORE INTO reminders_sent (round_id, user_id) VALUES (?, ?)",
+            "INSERT INTO reminders_sent (round_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (round_id, user_id),
         )
         > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -44,13 +43,13 @@ class DuplicateCircle(Exception):
 async def create(
     tx: Tx, guild_id: int, name: str, channel_id: int, timezone: str, at: datetime
 ) -> Circle:
-    try:
-        circle_id = await tx.insert(
-            "INSERT INTO circles (guild_id, name, channel_id, timezone, created_at) VALUES (?, ?, ?, ?, ?)",
-            (guild_id, name, channel_id, timezone, to_db(at)),
-        )
-    except sqlite3.IntegrityError as error:
-        raise DuplicateCircle(name) from error
+    circle_id = await tx.insert(
+        "INSERT INTO circles (guild_id, name, channel_id, timezone, created_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING RETURNING id",
+        (guild_id, name, channel_id, timezone, to_db(at)),
+    )
+    if circle_id is None:
+        raise DuplicateCircle(name)
     circle = await get(tx, circle_id)
     assert circle is not None
     return circle
@@ -63,7 +62,7 @@ async def get(tx: Tx, circle_id: int) -> Circle | None:
 
 async def by_name(tx: Tx, guild_id: int, name: str) -> Circle | None:
     row = await tx.fetchone(
-        "SELECT * FROM circles WHERE guild_id = ? AND name = ? COLLATE NOCASE",
+        "SELECT * FROM circles WHERE guild_id = ? AND lower(name) = lower(?)",
         (guild_id, name.strip()),
     )
     return None if row is None else _circle(row)
@@ -79,8 +78,8 @@ async def by_channel(tx: Tx, guild_id: int, channel_id: int) -> list[Circle]:
 
 async def names(tx: Tx, guild_id: int, containing: str, limit: int = 25) -> list[str]:
     rows = await tx.fetchall(
-        "SELECT name FROM circles WHERE guild_id = ? AND name LIKE ? ESCAPE '\\' "
-        "ORDER BY name COLLATE NOCASE LIMIT ?",
+        "SELECT name FROM circles WHERE guild_id = ? AND lower(name) LIKE lower(?) ESCAPE '\\' "
+        "ORDER BY lower(name) LIMIT ?",
         (
             guild_id,
             "%" + containing.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",
@@ -121,13 +120,19 @@ async def set_agreement(tx: Tx, circle_id: int, agreement: str) -> None:
     await tx.execute("UPDATE circles SET agreement = ? WHERE id = ?", (agreement, circle_id))
 
 
+async def hold(tx: Tx, circle_id: int) -> None:
+    """Hold the circle's row until this transaction ends (a read-then-write on its rounds)."""
+    await tx.execute("SELECT id FROM circles WHERE id = ?" + tx.for_update(), (circle_id,))
+
+
 # -- membership
 
 
 async def add_member(tx: Tx, circle: Circle, user_id: int, at: datetime) -> bool:
     return (
         await tx.execute(
-            "INSERT OR IGNORE INTO circle_members (circle_id, user_id, guild_id, joined_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO circle_members (circle_id, user_id, guild_id, joined_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (circle.id, user_id, circle.guild_id, to_db(at)),
         )
         > 0

@@ -15,6 +15,7 @@ async def last_hash(tx: Tx, scope: str) -> str | None:
 
 async def record(tx: Tx, scope: str, digest: str, at: datetime) -> None:
     await tx.execute(
-        "INSERT OR REPLACE INTO command_sync (scope, hash, synced_at) VALUES (?, ?, ?)",
+        "INSERT INTO command_sync (scope, hash, synced_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (scope) DO UPDATE SET hash = excluded.hash, synced_at = excluded.synced_at",
         (scope, digest, to_db(at)),
     )

@@ -11,7 +11,8 @@ from bot.timeutil import to_db
 
 async def record_departure(tx: Tx, guild_id: int, left_at: datetime) -> None:
     await tx.execute(
-        "INSERT OR REPLACE INTO guild_departures (guild_id, left_at) VALUES (?, ?)",
+        "INSERT INTO guild_departures (guild_id, left_at) VALUES (?, ?) "
+        "ON CONFLICT (guild_id) DO UPDATE SET left_at = excluded.left_at",
         (guild_id, to_db(left_at)),
     )
 

@@ -14,6 +14,11 @@ async def list_for(tx: Tx, guild_id: int) -> list[LocalResource]:
     return [LocalResource(r["name"], r["how"], r["url"], r["notes"]) for r in rows]
 
 
+async def hold_guild(tx: Tx, guild_id: int) -> None:
+    """One writer at a time for this server's list (its size limit is checked before adding)."""
+    await tx.serialize(f"local_resources:{guild_id}")
+
+
 async def add(tx: Tx, guild_id: int, resource: LocalResource) -> None:
     await tx.execute(
         "INSERT INTO local_resources (guild_id, name, how, url, notes) VALUES (?, ?, ?, ?, ?)",
@@ -24,7 +29,7 @@ async def add(tx: Tx, guild_id: int, resource: LocalResource) -> None:
 async def remove(tx: Tx, guild_id: int, name: str) -> bool:
     return (
         await tx.execute(
-            "DELETE FROM local_resources WHERE guild_id = ? AND name = ? COLLATE NOCASE",
+            "DELETE FROM local_resources WHERE guild_id = ? AND lower(name) = lower(?)",
             (guild_id, name),
         )
         > 0

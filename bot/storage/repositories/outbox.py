@@ -120,7 +120,9 @@ async def release_claims(tx: Tx) -> int:
 
 
 async def record_step(tx: Tx, delivery_id: int, step: str, result: Any) -> None:
-    row = await tx.fetchone("SELECT steps FROM outbox WHERE id = ?", (delivery_id,))
+    row = await tx.fetchone(
+        "SELECT steps FROM outbox WHERE id = ?" + tx.for_update(), (delivery_id,)
+    )
     if row is None:
         return
     steps = json.loads(row["steps"])
