@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import CircleBot
-from bot.ui.privacy import ConfirmErase, policy_embed
+from bot.ui.privacy import EraseChoice, confirm_erase_view, policy_embed
 
 
 @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
@@ -39,7 +39,7 @@ class Privacy(
     )
     async def delete(self, interaction: discord.Interaction) -> None:
         user_id = interaction.user.id
-        view = ConfirmErase(user_id, lambda: self.service.delete(user_id))
+        view = confirm_erase_view(user_id)
         await interaction.response.send_message(
             "This erases every check-in, note, membership and setting stored about you, in every "
             "server, at once. It cannot be undone. `/privacy export` first if you want a copy.",
@@ -55,4 +55,5 @@ class Privacy(
 
 
 async def setup(bot: CircleBot) -> None:
+    bot.add_dynamic_items(EraseChoice)
     await bot.add_cog(Privacy(bot))

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.localdiscord import Channel, Guild, LocalDiscord, Member, Reply
+from bot.localdiscord import Channel, Guild, LocalDiscord, Member, Reply, together
 from bot.localdiscord.state import Message
 from bot.replies import SORRY
 
@@ -236,6 +236,50 @@ async def bad_input_scene(stage: Stage) -> None:
     expect(reply.content != SORRY, "timezone:Mars/Base got a generic error, not a clear refusal")
 
 
+# -- a circle acts together ----------------------------------------------------------------
+async def together_scene(stage: Stage) -> None:
+    ada = stage.member("Ada")
+    trio = [stage.member(name) for name in ("Sam", "Kai", "Noor")]
+    reply = await ada.run("/facilitate checkin now", channel=stage.channel, circle=CIRCLE)
+    expect_private(reply, "/facilitate checkin now")
+    prompt = stage.channel.last_message
+    expect(prompt is not None and "Check in" in prompt.buttons, "no new round was posted")
+    stage.say("Sam, Kai and Noor press Check in in the same second: three forms are open at once.")
+    forms = await together(*(m.click("Check in", message=prompt) for m in trio), seed=1)
+    expect(all(form.modal is not None for form in forms), "a Check in press opened no form")
+    stage.say("They submit at the same moment too, each with their own answer.")
+    done = await together(
+        *(
+            member.submit(
+                form, {"Mood": "3", "Note": f"{member.name} made it", "Who sees this": "the circle"}
+            )
+            for member, form in zip(trio, forms, strict=True)
+        ),
+        seed=2,
+    )
+    for member, reply in zip(trio, done, strict=True):
+        expect_private(reply, f"{member.name}'s check-in")
+        expect("Thank you" in reply.text, f"{member.name} was not thanked: {reply.describe()}")
+    before = sum("Check-in closed" in m.text for m in stage.channel.messages)
+    stage.say("Ada double-clicks close: two closes arrive together.")
+    closes = await together(
+        *(ada.run("/facilitate checkin close", channel=stage.channel, circle=CIRCLE) for _ in "ab")
+    )
+    for reply in closes:
+        expect_private(reply, "/facilitate checkin close")
+    await stage.server.wait_for(
+        lambda: sum("Check-in closed" in m.text for m in stage.channel.messages) > before,
+        message="for the round summary",
+    )
+    summaries = [m for m in stage.channel.messages if "Check-in closed" in m.text][before:]
+    expect(len(summaries) == 1, f"{len(summaries)} summaries for one round")
+    expect(
+        all(f"{m.name} made it" in summaries[0].text for m in trio),
+        "an answer given at the same moment as the others is missing from the summary",
+    )
+    stage.say("✓ Checked: three forms open at once, three answers saved; two closes, one summary.")
+
+
 SCENES: tuple[Scene, ...] = (
     Scene(
         "Crisis lines, from anywhere",
@@ -261,5 +305,10 @@ SCENES: tuple[Scene, ...] = (
         "Bad input gets a clear answer",
         "Ada mistypes the schedule: there is no 25 o'clock.",
         bad_input_scene,
+    ),
+    Scene(
+        "A circle acts together",
+        "A new round: everyone answers in the same moment, and the facilitator double-clicks.",
+        together_scene,
     ),
 )

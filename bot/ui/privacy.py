@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.services.privacy import GUILD_DATA_GRACE
 from bot.storage.member_data import MEMBER_TABLES
-from bot.ui.base import SafeView
+from bot.tree import answer_error
+
+if TYPE_CHECKING:
+    from bot.app import CircleBot
 
 
 def policy_embed() -> discord.Embed:
@@ -50,13 +53,29 @@ def policy_embed() -> discord.Embed:
     return embed
 
 
-class ConfirmErase(SafeView):
-    """Asks once before erasing; only the member who asked can press it."""
+class EraseChoice(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"privacy-(?P<action>erase|keep):(?P<user_id>\d+)",
+):
+    """ "Erase everything" or "Keep my data": persistent, so the question outlives a restart,
+    and only the member who asked can answer it (their id travels in the custom_id)."""
 
-    def __init__(self, user_id: int, erase: Callable[[], Awaitable[int]]) -> None:
-        super().__init__(timeout=180)
-        self.user_id = user_id
-        self._erase = erase
+    def __init__(self, action: str, user_id: int) -> None:
+        erase = action == "erase"
+        super().__init__(
+            discord.ui.Button(
+                label="Erase everything" if erase else "Keep my data",
+                style=discord.ButtonStyle.danger if erase else discord.ButtonStyle.secondary,
+                custom_id=f"privacy-{action}:{user_id}",
+            )
+        )
+        self.action, self.user_id = action, user_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
+    ) -> EraseChoice:
+        return cls(match["action"], int(match["user_id"]))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self.user_id:
@@ -67,32 +86,33 @@ class ConfirmErase(SafeView):
             return False
         return True
 
-    @discord.ui.button(label="Erase everything", style=discord.ButtonStyle.danger)
-    async def confirm(
-        self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmErase]
-    ) -> None:
-        self.stop()
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if self.action == "keep":
+            await interaction.response.edit_message(content="Nothing was erased.", view=None)
+            return
+        bot: CircleBot = interaction.client  # type: ignore[assignment]
         # Take the buttons away at once (no second press), then edit in the outcome.
         await interaction.response.edit_message(
             content="Erasing everything stored about you…", view=None
         )
         try:
-            count = await self._erase()
-        except Exception:
+            count = await bot.resources.services.privacy.delete(self.user_id)
+        except Exception as error:
             # One transaction: it rolled back whole, so this is the truth.
             await interaction.edit_original_response(
                 content="Nothing was erased: something went wrong on our side. "
                 "Please try `/privacy delete` again in a moment."
             )
-            raise
+            await answer_error(interaction, error)  # logged, and a private word
+            return
         await interaction.edit_original_response(
             content=f"Done. Erased {count} record(s) about you, in every server. Nothing about you remains stored.",
             view=None,
         )
 
-    @discord.ui.button(label="Keep my data", style=discord.ButtonStyle.secondary)
-    async def cancel(
-        self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmErase]
-    ) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing was erased.", view=None)
+
+def confirm_erase_view(user_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(EraseChoice("erase", user_id))
+    view.add_item(EraseChoice("keep", user_id))
+    return view

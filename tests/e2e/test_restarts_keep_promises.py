@@ -16,6 +16,7 @@ from bot.domain.checkins import Visibility
 from bot.localdiscord import LocalDiscord
 from bot.sandbox.harness import running_bot
 from bot.services.privacy import GUILD_DATA_GRACE, PURGE_JOB_KIND
+from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import guilds as guilds_repo
 from bot.storage.repositories import jobs as jobs_repo
 from tests.e2e.checkin_helpers import answers_of, rounds_of
@@ -100,3 +101,33 @@ async def test_a_server_that_removed_the_bot_while_it_was_down_is_purged_after_t
             kept = await guilds_repo.has_departed(tx, stays.id)
         assert purge is not None and purge.run_at == clock.now() + GUILD_DATA_GRACE
         assert not kept  # the server the bot is still in is left alone
+
+
+async def test_the_erase_question_can_be_answered_after_a_restart(
+    server: LocalDiscord, tmp_path: Path
+) -> None:
+    db_path, clock = tmp_path / "circlekeeper.db", FakeClock()
+    guild = server.create_guild("Erase")
+    sam = guild.add_member("Sam")
+    channel = guild.create_text_channel("circle")
+    async with running_bot(server, db_path, clock=clock) as first:
+        await server.wait_until_connected()
+        circle = await first.resources.services.circles.create(
+            guild.id, "Erase", channel.id, None, guild.owner.id
+        )
+        await first.resources.services.circles.join(circle.id, sam.id)
+        asked = await sam.run("/privacy delete", channel=channel)
+        assert asked.buttons == ["Erase everything", "Keep my data"], asked.describe()
+
+    async with running_bot(server, db_path, clock=clock) as second:
+        pressed = await sam.click("Erase everything", message=asked)
+        done = await server.wait_for(
+            lambda: (
+                (pressed.message is not None and "Done." in pressed.message.content)
+                and pressed.message
+            ),
+            message="for the erase to finish",
+        )
+        assert "Erased 1 record(s)" in done.content
+        async with second.resources.db.read() as tx:
+            assert await circles_repo.member_count(tx, circle.id) == 0
