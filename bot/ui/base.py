@@ -1,4 +1,4 @@
-"""Views whose failures are answered like command failures (forms: see `bot.ui.forms`)."""
+"""Views whose failures are answered like command failures (forms: see `bot.forms`)."""
 
 from __future__ import annotations
 
@@ -14,4 +14,3 @@ class SafeView(discord.ui.View):
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
         await answer_error(interaction, error)
-
