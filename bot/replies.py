@@ -24,7 +24,7 @@ SORRY = (
     "Please try again in a moment. If you need support right now, `/crisis` always works."
 )
 
-DEFER_AFTER_SECONDS = 1.5  # well inside Discord's 3 s, leaving room for the defer itself
+DEFER_AFTER_SECONDS = 1.0  # well inside Discord's 3 s, leaving room for a crowded event loop
 UNKNOWN_INTERACTION, ALREADY_ACKNOWLEDGED = 10062, 40060
 
 
@@ -52,10 +52,21 @@ def note_unanswerable(interaction: discord.Interaction, error: BaseException) ->
     return True
 
 
-async def within_deadline(interaction: discord.Interaction, work: Awaitable[T]) -> T:
-    """Run `work`; if it is not done within DEFER_AFTER_SECONDS, acknowledge privately first."""
+async def within_deadline(
+    interaction: discord.Interaction,
+    work: Awaitable[T],
+    *,
+    defer_after: float = DEFER_AFTER_SECONDS,
+) -> T:
+    """Run `work`; if it is not done within `defer_after` seconds, acknowledge privately first.
+
+    `defer_after=0` acknowledges at once: for work that always writes, where a busy moment
+    would otherwise queue many members behind one another past the deadline.
+    """
     task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER_SECONDS)
+    done: set[asyncio.Future[T]] = set()
+    if defer_after > 0:
+        done, _ = await asyncio.wait({task}, timeout=defer_after)
     if not done and not interaction.response.is_done():
         try:
             await interaction.response.defer(ephemeral=True, thinking=True)

@@ -24,7 +24,7 @@ from bot.ui.timestamps import ts
 if TYPE_CHECKING:
     from bot.app import CircleBot
 
-FORM_LOOKUP_SECONDS = 1.5  # the button's look-up gives way to the form inside Discord's 3 s
+FORM_LOOKUP_SECONDS = 0.8  # the button's look-up gives way to the form well inside 3 s
 ROUND_COLOUR = discord.Colour(0x5B8DB8)
 SUMMARY_COLOUR = discord.Colour(0x6BA368)
 
@@ -148,11 +148,14 @@ class CheckInModal(StatelessForm):
         bot: CircleBot = interaction.client  # type: ignore[assignment]
         service = bot.resources.services.checkins
         mood, visibility = parse_answer(values.choice("mood"), values.choice("visibility"))
+        # Acknowledged at once: a whole circle submits in the same minute, and each answer is a
+        # write, so none may wait behind the others for its first response.
         saved = await within_deadline(
             interaction,
             service.save_answer(
                 int(match["round_id"]), interaction.user.id, mood, values.text("note"), visibility
             ),
+            defer_after=0,
         )
         # Thank the member as soon as the answer is stored; support follows privately.
         await reply_ephemeral(interaction, answered_message(saved.replaced, mood, visibility))
