@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.logging_setup import redacted_traceback
+from bot.metrics import Metrics
 from bot.storage.database import Database
 from bot.storage.repositories import outbox as repo
 from bot.storage.repositories.outbox import Delivery
@@ -93,9 +94,10 @@ Handler = Callable[[DeliveryRun], Awaitable[None]]
 
 
 class Outbox:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, metrics: Metrics | None = None) -> None:
         self.db = db
         self._clock = clock
+        self._metrics = metrics or Metrics()
         self._handlers: dict[str, Handler] = {}
         self._kicked = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -147,6 +149,11 @@ class Outbox:
         if delivery is None or delivery.delivered:
             return Outcome.DELIVERED
         return Outcome.FAILED if delivery.failed else Outcome.PENDING
+
+    async def pending(self) -> int:
+        """Deliveries neither delivered nor given up (for the health check and metrics)."""
+        async with self.db.read() as tx:
+            return await repo.pending_count(tx)
 
     async def revive(self, dedupe_key: str) -> int | None:
         """Try an undelivered delivery again now (e.g. a prompt that could not be posted)."""
@@ -257,6 +264,7 @@ class Outbox:
             await self._failed(delivery, failure.reason, permanent=failure.permanent)
             return 0
         except Exception as error:
+            self._metrics.error("delivery")
             log.error(
                 "Outbox: delivery %s (%s) raised\n%s",
                 delivery.id,
@@ -268,6 +276,7 @@ class Outbox:
         async with self.db.transaction() as tx:
             await repo.mark_delivered(tx, delivery.id, self._clock.now())
         self.delivered += 1
+        self._metrics.outbox.labels("delivered").inc()
         return 1
 
     async def _failed(self, delivery: Delivery, reason: str, *, permanent: bool) -> None:
@@ -280,6 +289,7 @@ class Outbox:
                 await repo.retry_later(tx, delivery.id, now + backoff(delivery.attempts), reason)
         if give_up:
             self.failed += 1
+            self._metrics.outbox.labels("failed").inc()
             log.warning(
                 "Outbox: gave up on delivery %s (%s) after %d attempt(s): %s",
                 delivery.id,
