@@ -125,9 +125,7 @@ async def test_metrics_count_what_the_bot_did_and_carry_no_member_text(ops_world
     text, after = await scrape(bot)
 
     def grew(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - before.get(
-            (name, tuple(sorted(labels.items()))), 0.0
-        )
+        return value(after, name, **labels) - before.get((name, tuple(sorted(labels.items()))), 0.0)
 
     interactions = "circlekeeper_interactions_total"
     answered = "circlekeeper_interaction_response_seconds_count"
