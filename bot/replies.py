@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import discord
 
@@ -68,13 +68,13 @@ async def within_deadline(interaction: discord.Interaction, work: Awaitable[T]) 
     return await task
 
 
-async def reply_ephemeral(interaction: discord.Interaction, content: str) -> None:
+async def reply_ephemeral(interaction: discord.Interaction, content: str, **extra: Any) -> None:
     """Send a private answer: the first response if there is none yet, else a follow-up."""
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(content, ephemeral=True)
+            await interaction.followup.send(content, ephemeral=True, **extra)
         else:
-            await interaction.response.send_message(content, ephemeral=True)
+            await interaction.response.send_message(content, ephemeral=True, **extra)
     except discord.HTTPException as error:
         # The token may be dead (past 3 s or 15 min); nothing more can reach this member here.
         if not note_unanswerable(interaction, error):

@@ -56,8 +56,9 @@ class JoinButton(
 
         bot: CircleBot = interaction.client  # type: ignore[assignment]
         try:
-            circle, added = await bot.resources.services.circles.join(
-                self.circle_id, interaction.user.id
+            circle, added = await within_deadline(
+                interaction,
+                bot.resources.services.circles.join(self.circle_id, interaction.user.id),
             )
         except Exception as error:
             await answer_error(interaction, error)
@@ -67,7 +68,7 @@ class JoinButton(
             if added
             else f"You are already a member of **{discord.utils.escape_markdown(circle.name)}**."
         )
-        await interaction.response.send_message(text, ephemeral=True)
+        await reply_ephemeral(interaction, text)
 
 
 def join_view(circle_id: int) -> discord.ui.View:

@@ -261,3 +261,21 @@ async def test_facilitators_only_answers_skip_a_facilitator_who_lost_the_role(
     await run_due(world.bot)
     assert any("for facilitators" in m.text for m in world.facilitator.dms)
     assert not any("for facilitators" in m.text for m in former.dms)
+
+
+async def test_joining_and_pausing_during_a_long_write_lock_are_answered_in_time(
+    world: World,
+) -> None:
+    if world.db_url is not None:
+        pytest.skip("SQLite's single writer")
+    await circle_of(world, "Lock join", [])
+    shown = await world.sam.run("/circle join", circle="Lock join", channel=world.channel)
+    with another_writer(world.db_path, seconds=4.0):
+        agreed, paused = await together(
+            world.sam.click("I agree", message=shown),
+            world.kai.run("/checkin pause", until="2w", channel=world.channel, timeout=15),
+        )
+        assert agreed.deferred and paused.deferred  # acknowledged inside Discord's 3 s
+    joined = await agreed.wait(timeout=15)
+    assert "Welcome to **Lock join**" in joined.text, joined.describe()
+    assert "You're away until" in (await paused.wait(timeout=15)).text
