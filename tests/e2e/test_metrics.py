@@ -185,6 +185,7 @@ async def test_healthz_is_503_once_the_database_is_gone(
         status, _ = await fetch(bot, "/healthz")
         assert status == 200
         await bot.resources.db.close()
+        bot.resources.services.outbox.kick()  # its worker meets the closed database too
         status, body = await fetch(bot, "/healthz")
         assert status == 503, body
         report = json.loads(body)
