@@ -176,7 +176,11 @@ class Outbox:
                 await self.run_pending()
             except Exception as error:  # the worker must outlive any one bad pass
                 log.error("Outbox pass failed\n%s", redacted_traceback(error))
-            idle = await self._idle_seconds()
+            try:
+                idle = await self._idle_seconds()
+            except Exception as error:  # the database is down right now: look again later
+                log.warning("Outbox: could not read the next due time (%s)", type(error).__name__)
+                idle = POLL_SECONDS
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can hang when a cancel
             # (bot shutdown) races its timeout.
             with contextlib.suppress(TimeoutError):
