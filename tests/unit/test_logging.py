@@ -1,7 +1,14 @@
 import io
 import logging
 
-from bot.logging_setup import OneLineFormatter, SecretFilter, redacted_traceback
+import pytest
+
+from bot.logging_setup import (
+    OneLineFormatter,
+    SecretFilter,
+    configure_logging,
+    redacted_traceback,
+)
 
 TOKEN = "MTIzNDU2Nzg5.secret-token-value_abcdefghij"
 
@@ -57,3 +64,17 @@ def test_each_record_is_one_line_tracebacks_included() -> None:
     assert len(lines) == 3
     assert lines[0] == "WARNING test.secret: two\\nlines\\r\\nhere"
     assert "builtins.RuntimeError" in lines[1] and "Traceback" in lines[2]
+
+
+def test_configured_logging_writes_one_line_per_record(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, logging.getLogger("discord").level
+    try:
+        configure_logging("INFO", [TOKEN])
+        logging.getLogger("test.oneline").warning("first\nsecond %s", TOKEN)
+    finally:
+        root.handlers[:], level, discord_level = saved
+        root.setLevel(level)
+        logging.getLogger("discord").setLevel(discord_level)
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.endswith("test.oneline: first\\nsecond [redacted]")
