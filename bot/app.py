@@ -11,11 +11,11 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.forms import FormRouter
 from bot.health import OpsServer
 from bot.resources import Resources
 from bot.storage.repositories import command_sync
 from bot.tree import CircleTree
-from bot.ui.forms import FormRouter
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.domain.circles import AGREEMENT_MAX, Circle
+from bot.forms import FormValues, StatelessForm
 from bot.replies import reply_ephemeral, within_deadline
 from bot.services.circles import CircleInfo
-from bot.ui.checkins import ts
 from bot.ui.crisis import ALERTS_NOTE
-from bot.ui.forms import FormValues, StatelessForm
 from bot.ui.packing import clip
+from bot.ui.timestamps import ts
 
 if TYPE_CHECKING:
     from bot.app import CircleBot

@@ -11,7 +11,7 @@ from bot.replies import reply_ephemeral, within_deadline
 from bot.services.outbox import Outcome
 from bot.text import clip
 from bot.ui.checkin_replies import closed_message, opened_message
-from bot.ui.checkins import ts
+from bot.ui.timestamps import ts
 from cogs.circle_options import CircleName, circle_autocomplete, resolve_circle
 from cogs.facilitate import FacilitatorGroup
 
