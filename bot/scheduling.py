@@ -23,6 +23,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.clock import Clock
 from bot.logging_setup import redacted_traceback
+from bot.metrics import Metrics
 from bot.storage.database import Database
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories.jobs import StoredJob
@@ -36,9 +37,10 @@ MISFIRE_GRACE_SECONDS = 6 * 3600
 
 
 class JobScheduler:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, metrics: Metrics | None = None) -> None:
         self._db = db
         self._clock = clock
+        self._metrics = metrics or Metrics()
         self._handlers: dict[str, JobHandler] = {}
         self._running: set[str] = set()
         self._scheduler = AsyncIOScheduler(
@@ -141,9 +143,13 @@ class JobScheduler:
                     "No handler for job kind %s (job %s); leaving it stored", job.kind, job_id
                 )
                 return 0
+            self._metrics.scheduler_lag.observe(
+                max((self._clock.now() - job.run_at).total_seconds(), 0.0)
+            )
             try:
                 await handler(job)
             except Exception as error:
+                self._metrics.error("job")
                 log.error(
                     "Job %s (%s) failed; it stays stored and runs again at next start\n%s",
                     job_id,

@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.logging_setup import redacted_traceback
+from bot.metrics import Metrics
 from bot.storage.database import Database
 from bot.storage.repositories import outbox as repo
 from bot.storage.repositories.outbox import Delivery
@@ -93,9 +94,10 @@ Handler = Callable[[DeliveryRun], Awaitable[None]]
 
 
 class Outbox:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, metrics: Metrics | None = None) -> None:
         self.db = db
         self._clock = clock
+        self._metrics = metrics or Metrics()
         self._handlers: dict[str, Handler] = {}
         self._kicked = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -148,6 +150,11 @@ class Outbox:
             return Outcome.DELIVERED
         return Outcome.FAILED if delivery.failed else Outcome.PENDING
 
+    async def pending(self) -> int:
+        """Deliveries neither delivered nor given up (for the health check and metrics)."""
+        async with self.db.read() as tx:
+            return await repo.pending_count(tx)
+
     async def gave_up(self, dedupe_key: str) -> bool:
         """True when the delivery was given up (or never owed): only then is a repair due."""
         async with self.db.read() as tx:
@@ -169,7 +176,11 @@ class Outbox:
                 await self.run_pending()
             except Exception as error:  # the worker must outlive any one bad pass
                 log.error("Outbox pass failed\n%s", redacted_traceback(error))
-            idle = await self._idle_seconds()
+            try:
+                idle = await self._idle_seconds()
+            except Exception as error:  # the database is down right now: look again later
+                log.warning("Outbox: could not read the next due time (%s)", type(error).__name__)
+                idle = POLL_SECONDS
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can hang when a cancel
             # (bot shutdown) races its timeout.
             with contextlib.suppress(TimeoutError):
@@ -263,6 +274,7 @@ class Outbox:
             await self._failed(delivery, failure.reason, permanent=failure.permanent)
             return 0
         except Exception as error:
+            self._metrics.error("delivery")
             log.error(
                 "Outbox: delivery %s (%s) raised\n%s",
                 delivery.id,
@@ -274,6 +286,7 @@ class Outbox:
         async with self.db.transaction() as tx:
             await repo.mark_delivered(tx, delivery.id, self._clock.now())
         self.delivered += 1
+        self._metrics.outbox.labels("delivered").inc()
         return 1
 
     async def _failed(self, delivery: Delivery, reason: str, *, permanent: bool) -> None:
@@ -286,6 +299,7 @@ class Outbox:
                 await repo.retry_later(tx, delivery.id, now + backoff(delivery.attempts), reason)
         if give_up:
             self.failed += 1
+            self._metrics.outbox.labels("failed").inc()
             log.warning(
                 "Outbox: gave up on delivery %s (%s) after %d attempt(s): %s",
                 delivery.id,

@@ -226,6 +226,8 @@ async def test_an_answer_too_late_for_discord_is_a_counted_warning(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = world.bot.late_interactions
+    registry, late = world.bot.metrics.registry, ("circlekeeper_errors_total", {"kind": "late"})
+    late_counted = registry.get_sample_value(*late)
     hold = world.server.hold("POST /interactions/{interaction_id}/{token}/callback", stage="before")
     ping = asyncio.create_task(world.sam.run("/ping", channel=world.channel, timeout=6))
     await hold.wait_caught()
@@ -235,6 +237,7 @@ async def test_an_answer_too_late_for_discord_is_a_counted_warning(
     assert ping.exception() is not None
     await world.server.wait_for(lambda: world.bot.late_interactions > before, timeout=5)
     assert world.bot.late_interactions == before + 1
+    assert registry.get_sample_value(*late) == (late_counted or 0) + 1  # on /metrics too
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("could not be answered" in r.getMessage() for r in caplog.records)
 

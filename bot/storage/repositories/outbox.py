@@ -91,6 +91,13 @@ async def due(tx: Tx, now: datetime, limit: int = 200) -> list[Delivery]:
     return [_delivery(r) for r in rows]
 
 
+async def pending_count(tx: Tx) -> int:
+    value = await tx.scalar(
+        "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL"
+    )
+    return int(value or 0)
+
+
 async def next_due_at(tx: Tx) -> datetime | None:
     value = await tx.scalar(
         "SELECT MIN(next_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL"
