@@ -41,6 +41,9 @@ def note_unanswerable(interaction: discord.Interaction, error: BaseException) ->
         ALREADY_ACKNOWLEDGED,
     ):
         return False
+    if interaction.extras.get("unanswerable"):
+        return True  # counted once per interaction, however many answers Discord refused
+    interaction.extras["unanswerable"] = True
     client = interaction.client
     count_error(client, "late")
     count = getattr(client, "late_interactions", 0) + 1
