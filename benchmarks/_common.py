@@ -51,6 +51,7 @@ async def local_bot(
         async with LocalDiscord(settle=0.0, rate_limits=False, reply_timeout=30.0) as server:
             guild = server.create_guild("Bench")
             server.bench_guild = guild  # type: ignore[attr-defined]
+            server.bench_db_url = db_url  # type: ignore[attr-defined]
             async with running_bot(server, db_path, clock=clock, db_url=db_url) as bot:
                 await server.wait_until_connected()
                 yield server, bot

@@ -1,0 +1,281 @@
+"""A burst: 1,000 members of one circle check in within the same ten seconds.
+
+Three phases through the local Discord server with the real bot, in one run:
+
+1. 1,000 bare ``/ping`` spread over the same ten seconds (the floor);
+2. 1,000 members each press **Check in** and submit the form, concurrently, each starting
+   at a random moment of a ten-second window;
+3. the same 1,000 again for a new round, while another OS process holds the database's
+   write lock for the first 5 s (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an
+   ``EXCLUSIVE`` lock on the answers table, which blocks writers and lets readers through).
+
+For each phase: how many were acknowledged within Discord's 3 s, the first-response
+p50/p99, and the answers stored against those submitted; for phase 3 also who was told
+"nothing was saved", and the two ways an answer could be lost (told saved but not stored,
+or stored but told not saved), both of which must be 0.
+
+Run: .venv/bin/python benchmarks/bench_burst.py [members] [window_seconds]
+     BENCH_POSTGRES=1 .venv/bin/python benchmarks/bench_burst.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import describe, local_bot, percentile
+from bot.app import CircleBot
+from bot.localdiscord import Channel, Member, Reply, ReplyTimeout, together
+from bot.localdiscord.state import Message
+from bot.storage.repositories import checkins as checkins_repo
+from bot.tree import BUSY
+
+MEMBERS, WINDOW_S, LOCK_S, DEADLINE_S = 1_000, 10.0, 5.0, 3.0
+ANSWER_TIMEOUT_S = 60.0  # how long a member waits for the real answer after a deferral
+
+
+@dataclass
+class Outcome:
+    """What one member saw: acknowledgement times (None: never acknowledged) and the answer."""
+
+    member_id: int
+    button_ms: float | None = None
+    first_ms: float | None = None
+    answer_ms: float | None = None  # until the real answer (after a deferral, its follow-up)
+    text: str = ""
+    failure: str = ""
+
+    @property
+    def in_time(self) -> bool:
+        return self.first_ms is not None and self.first_ms <= DEADLINE_S * 1000
+
+    @property
+    def told_saved(self) -> bool:
+        return "Thank you. Your check-in is" in self.text
+
+    @property
+    def told_busy(self) -> bool:
+        return BUSY in self.text
+
+
+def first_ms(reply: Reply) -> float | None:
+    inter = reply.interaction
+    return None if inter.callback_at is None else (inter.callback_at - inter.created) * 1000
+
+
+async def at(offset: float, action: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    await asyncio.sleep(offset)
+    return await action()
+
+
+async def ping(member: Member, channel: Channel) -> Outcome:
+    outcome = Outcome(member.id)
+    try:
+        reply = await member.run("/ping", channel=channel, timeout=ANSWER_TIMEOUT_S)
+    except ReplyTimeout as error:
+        outcome.failure = str(error)
+        return outcome
+    outcome.first_ms, outcome.text = first_ms(reply), reply.text
+    return outcome
+
+
+async def check_in(member: Member, prompt: Message, n: int) -> Outcome:
+    outcome = Outcome(member.id)
+    try:
+        form = await member.click("Check in", message=prompt, timeout=ANSWER_TIMEOUT_S)
+        outcome.button_ms = first_ms(form)
+        reply = await member.submit(
+            form,
+            mood="3",
+            note=f"burst note {n}",
+            who_sees_this="just me",
+            timeout=ANSWER_TIMEOUT_S,
+        )
+    except ReplyTimeout as error:
+        outcome.failure = str(error)
+        return outcome
+    outcome.first_ms, outcome.text = first_ms(reply), reply.text
+    outcome.answer_ms = (time.monotonic() - reply.interaction.created) * 1000
+    return outcome
+
+
+async def burst(
+    members: Sequence[Member],
+    offsets: Sequence[float],
+    action: Callable[[Member, int], Awaitable[Outcome]],
+    seed: int,
+) -> tuple[list[Outcome], float]:
+    started = time.perf_counter()
+    outcomes = await together(
+        *(
+            at(offset, lambda m=member, n=n: action(m, n))
+            for n, (member, offset) in enumerate(zip(members, offsets, strict=True))
+        ),
+        seed=seed,
+    )
+    return outcomes, time.perf_counter() - started
+
+
+async def open_prompt(server_channel: Channel, facilitator: Member, server: object) -> Message:
+    before = {m.id for m in server_channel.messages}
+    reply = await facilitator.run("/facilitate checkin now", circle="Burst", channel=server_channel)
+    assert reply.content.startswith("Opened a round"), reply.describe()
+    await server.wait_for(  # type: ignore[attr-defined]
+        lambda: any(m.components and m.id not in before for m in server_channel.messages),
+        timeout=30,
+    )
+    return next(m for m in reversed(server_channel.messages) if m.components)
+
+
+async def stored_ids(bot: CircleBot, circle_id: int) -> set[int]:
+    async with bot.resources.db.read() as tx:
+        round_ = await checkins_repo.open_round_of(tx, circle_id)
+        assert round_ is not None
+        answers = await checkins_repo.answers(tx, bot.resources.cipher, round_.id)
+    return {a.member_id for a in answers}
+
+
+SQLITE_HOLDER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("ROLLBACK")
+"""
+
+POSTGRES_HOLDER = """
+import asyncio, sys, asyncpg
+async def main():
+    conn = await asyncpg.connect(sys.argv[1])
+    async with conn.transaction():
+        await conn.execute("LOCK TABLE checkins IN EXCLUSIVE MODE")
+        print("held", flush=True)
+        await asyncio.sleep(float(sys.argv[2]))
+        raise SystemExit(0)
+asyncio.run(main())
+"""
+
+
+async def hold_write_lock(
+    bot: CircleBot, db_url: str | None, seconds: float
+) -> asyncio.subprocess.Process:
+    """Start a second OS process that takes the database's write lock; return once it holds it."""
+    db = bot.resources.db
+    if db_url is None:
+        script, target = SQLITE_HOLDER, str(db.path)  # type: ignore[attr-defined]
+    else:
+        script, target = POSTGRES_HOLDER, db_url
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, target, str(seconds), stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 30)
+    assert line.strip() == b"held", line
+    return process
+
+
+def report(name: str, outcomes: Sequence[Outcome], seconds: float) -> list[float]:
+    firsts = [o.first_ms for o in outcomes if o.first_ms is not None]
+    in_time = sum(o.in_time for o in outcomes)
+    print(f"\n{name}: {len(outcomes):,} in {seconds:.1f} s")
+    print(f"  acknowledged within 3 s: {in_time:,} / {len(outcomes):,} (target: all)")
+    print("  " + describe("first response", firsts))
+    answers = [o.answer_ms for o in outcomes if o.answer_ms is not None]
+    if answers:
+        print("  " + describe("real answer (driver side)", answers))
+    buttons = [o.button_ms for o in outcomes if o.button_ms is not None]
+    if buttons:
+        print("  " + describe("Check in button → modal", buttons))
+    failures = [o.failure for o in outcomes if o.failure]
+    if failures:
+        print(f"  no answer at all: {len(failures)}; first: {failures[0][:300]}")
+    return firsts
+
+
+def report_answers(outcomes: Sequence[Outcome], stored: set[int]) -> None:
+    submitted = sum(o.button_ms is not None for o in outcomes)
+    told_saved = {o.member_id for o in outcomes if o.told_saved}
+    told_busy = {o.member_id for o in outcomes if o.told_busy}
+    print(f"  answers stored: {len(stored):,} of {submitted:,} submitted (target: all)")
+    print(f"  told saved: {len(told_saved):,}; told 'nothing was saved': {len(told_busy):,}")
+    print(f"  lost (told saved, not stored): {len(told_saved - stored)} (target: 0)")
+    print(f"  stored but told not saved: {len(told_busy & stored)} (target: 0)")
+    silent = len(outcomes) - len(told_saved | told_busy)
+    if silent:
+        print(f"  neither told saved nor told busy: {silent}")
+
+
+async def main(count: int, window: float) -> None:
+    rng = random.Random(2026)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with local_bot(Path(tmp) / "bench.db") as (server, bot):
+            guild = server.bench_guild  # type: ignore[attr-defined]
+            ada = guild.add_member("Ada", manage_guild=True)
+            channel = guild.create_text_channel("burst")
+            people = [guild.add_member(f"Member {i}") for i in range(count)]
+            circles = bot.resources.services.circles
+            started = time.perf_counter()
+            circle = await circles.create(guild.id, "Burst", channel.id, None, ada.id)
+            for member in people:
+                await circles.join(circle.id, member.id)
+            print(
+                f"{count:,} members joined one circle in {time.perf_counter() - started:.1f} s "
+                f"({bot.resources.db.dialect}); each phase spreads them over {window:.0f} s"
+            )
+            for _ in range(20):  # warm up
+                await ada.run("/ping", channel=channel)
+
+            def offsets() -> list[float]:
+                return [rng.uniform(0, window) for _ in people]
+
+            pings, took = await burst(people, offsets(), lambda m, _n: ping(m, channel), seed=1)
+            floor = report("1. bare /ping burst", pings, took)
+
+            prompt = await open_prompt(channel, ada, server)
+            checkins, took = await burst(
+                people, offsets(), lambda m, n: check_in(m, prompt, n), seed=2
+            )
+            submits = report("2. Check in + submit burst", checkins, took)
+            report_answers(checkins, await stored_ids(bot, circle.id))
+
+            await ada.run("/facilitate checkin close", circle="Burst", channel=channel)
+            prompt = await open_prompt(channel, ada, server)
+            holder = await hold_write_lock(bot, server.bench_db_url, LOCK_S)  # type: ignore[attr-defined]
+            lock_started = time.perf_counter()
+            released = asyncio.ensure_future(holder.wait())
+            released.add_done_callback(lambda _: held.append(time.perf_counter() - lock_started))
+            held: list[float] = []
+            locked, took = await burst(
+                people, offsets(), lambda m, n: check_in(m, prompt, n), seed=3
+            )
+            await released
+            print(
+                f"\n(another process held the write lock during the first {held[0]:.1f} s "
+                f"of the burst; it exited with code {holder.returncode})"
+            )
+            report(
+                f"3. the same burst, write lock held by another process for {LOCK_S:.0f} s",
+                locked,
+                took,
+            )
+            report_answers(locked, await stored_ids(bot, circle.id))
+            print(f"  late interactions counted by the bot: {bot.late_interactions}")
+
+    ratio = percentile(submits, 99) / percentile(floor, 99)
+    print(f"\nsubmission p99 / /ping p99 (phase 2 / phase 1, same run) = {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    asyncio.run(
+        main(int(args[0]) if args else MEMBERS, float(args[1]) if len(args) > 1 else WINDOW_S)
+    )
