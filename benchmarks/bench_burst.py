@@ -28,9 +28,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -64,6 +66,7 @@ class Setup:
     db_url: str | None
     late: Callable[[], int]  # answers Discord refused as too late, counted by the bot
     where: str
+    log: Sequence[str] = ()  # the bot process's log lines (--bot-process only)
 
 
 @asynccontextmanager
@@ -109,6 +112,7 @@ async def own_process(tmp: Path) -> AsyncIterator[Setup]:
                 db_url,
                 lambda: sum("could not be answered" in line for line in bot.lines),
                 "bot in its own OS process",
+                bot.lines,
             )
 
 
@@ -342,6 +346,14 @@ async def main(count: int, window: float, bot_process: bool) -> None:
                 f"  answers Discord refused as late, counted by the bot: "
                 f"{late_before} before phase 3, {setup.late()} after"
             )
+
+            warnings = Counter(
+                re.sub(r"\d+(\.\d+)?", "N", line.split(" ", 2)[-1])
+                for line in setup.log
+                if " WARNING " in line or " ERROR " in line
+            )
+            for line, times in warnings.most_common(5):
+                print(f"  bot log, {times}x: {line[:150]}")
 
     ratio = percentile(submits, 99) / percentile(floor, 99)
     print(f"\nsubmission p99 / /ping p99 (phase 2 / phase 1, same run) = {ratio:.2f}x")
