@@ -200,15 +200,15 @@ async def burst(
     return outcomes, time.perf_counter() - started
 
 
-async def open_prompt(server_channel: Channel, facilitator: Member, server: object) -> Message:
-    before = {m.id for m in server_channel.messages}
-    reply = await facilitator.run("/facilitate checkin now", circle="Burst", channel=server_channel)
+async def open_prompt(server: LocalDiscord, channel: Channel, facilitator: Member) -> Message:
+    """Open a round of the circle "Burst" and return its posted prompt (with Check in)."""
+    before = {m.id for m in channel.messages}
+    reply = await facilitator.run("/facilitate checkin now", circle="Burst", channel=channel)
     assert reply.content.startswith("Opened a round"), reply.describe()
-    await server.wait_for(  # type: ignore[attr-defined]
-        lambda: any(m.components and m.id not in before for m in server_channel.messages),
-        timeout=30,
+    await server.wait_for(
+        lambda: any(m.components and m.id not in before for m in channel.messages), timeout=30
     )
-    return next(m for m in reversed(server_channel.messages) if m.components)
+    return next(m for m in reversed(channel.messages) if m.components)
 
 
 async def stored_ids(resources: Resources, circle_id: int) -> set[int]:
@@ -314,7 +314,7 @@ async def main(count: int, window: float, bot_process: bool) -> None:
             pings, took = await burst(people, offsets(), lambda m, _n: ping(m, channel), seed=1)
             floor = report("1. bare /ping burst", pings, took)
 
-            prompt = await open_prompt(channel, ada, server)
+            prompt = await open_prompt(server, channel, ada)
             checkins, took = await burst(
                 people, offsets(), lambda m, n: check_in(m, prompt, n), seed=2
             )
@@ -322,7 +322,7 @@ async def main(count: int, window: float, bot_process: bool) -> None:
             report_answers(checkins, await stored_ids(resources, circle.id))
 
             await ada.run("/facilitate checkin close", circle="Burst", channel=channel)
-            prompt = await open_prompt(channel, ada, server)
+            prompt = await open_prompt(server, channel, ada)
             late_before = setup.late()
             holder = await hold_write_lock(setup, LOCK_S)
             lock_started, held = time.perf_counter(), []
