@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.app import CircleBot
+from bot.app import CircleBot, ShardedCircleBot
 from bot.clock import Clock, SystemClock
 from bot.endpoints import apply_endpoints
 from bot.resources import Resources, Services
@@ -48,7 +48,7 @@ def build_services(
     db: Database, cipher: TextCipher, clock: Clock, jobs: JobScheduler, static: StaticData
 ) -> Services:
     safety = SafetyNet(db, static.screener)
-    outbox = Outbox(db, clock)
+    outbox = Outbox(db, clock, jobs.ownership)  # the same servers as the timers
     return Services(
         outbox=outbox,
         privacy=PrivacyService(db, cipher, clock, jobs),
@@ -67,7 +67,7 @@ async def open_resources(
     static = static or load_static_data()  # before the database: /crisis never depends on it
     db, cipher = await open_database(settings)
     try:
-        jobs = JobScheduler(db, clock)
+        jobs = JobScheduler(db, clock, settings.ownership)
         services = build_services(db, cipher, clock, jobs, static)
         yield Resources(settings, db, cipher, clock, jobs, static, services)
     finally:
@@ -75,7 +75,16 @@ async def open_resources(
 
 
 def create_bot(resources: Resources, **options: Any) -> CircleBot:
+    """The bot; with shards set, discord.py's sharded client running exactly those shards."""
     apply_endpoints(resources.settings.api_base, resources.settings.gateway_url)
+    ownership = resources.settings.ownership
+    if ownership.shard_ids is not None:
+        return ShardedCircleBot(
+            resources,
+            shard_ids=list(ownership.shard_ids),
+            shard_count=ownership.shard_count,
+            **options,
+        )
     return CircleBot(resources, **options)
 
 
