@@ -11,10 +11,10 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.forms import FormRouter
 from bot.resources import Resources
 from bot.storage.repositories import command_sync
 from bot.tree import CircleTree
-from bot.ui.forms import FormRouter
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import discord
 
@@ -24,7 +24,7 @@ SORRY = (
     "Please try again in a moment. If you need support right now, `/crisis` always works."
 )
 
-DEFER_AFTER_SECONDS = 1.5  # well inside Discord's 3 s, leaving room for the defer itself
+DEFER_AFTER_SECONDS = 1.0  # well inside Discord's 3 s, leaving room for a crowded event loop
 UNKNOWN_INTERACTION, ALREADY_ACKNOWLEDGED = 10062, 40060
 
 
@@ -52,10 +52,21 @@ def note_unanswerable(interaction: discord.Interaction, error: BaseException) ->
     return True
 
 
-async def within_deadline(interaction: discord.Interaction, work: Awaitable[T]) -> T:
-    """Run `work`; if it is not done within DEFER_AFTER_SECONDS, acknowledge privately first."""
+async def within_deadline(
+    interaction: discord.Interaction,
+    work: Awaitable[T],
+    *,
+    defer_after: float = DEFER_AFTER_SECONDS,
+) -> T:
+    """Run `work`; if it is not done within `defer_after` seconds, acknowledge privately first.
+
+    `defer_after=0` acknowledges at once: for work that always writes, where a busy moment
+    would otherwise queue many members behind one another past the deadline.
+    """
     task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER_SECONDS)
+    done: set[asyncio.Future[T]] = set()
+    if defer_after > 0:
+        done, _ = await asyncio.wait({task}, timeout=defer_after)
     if not done and not interaction.response.is_done():
         try:
             await interaction.response.defer(ephemeral=True, thinking=True)
@@ -65,13 +76,13 @@ async def within_deadline(interaction: discord.Interaction, work: Awaitable[T]) 
     return await task
 
 
-async def reply_ephemeral(interaction: discord.Interaction, content: str) -> None:
+async def reply_ephemeral(interaction: discord.Interaction, content: str, **extra: Any) -> None:
     """Send a private answer: the first response if there is none yet, else a follow-up."""
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(content, ephemeral=True)
+            await interaction.followup.send(content, ephemeral=True, **extra)
         else:
-            await interaction.response.send_message(content, ephemeral=True)
+            await interaction.response.send_message(content, ephemeral=True, **extra)
     except discord.HTTPException as error:
         # The token may be dead (past 3 s or 15 min); nothing more can reach this member here.
         if not note_unanswerable(interaction, error):

@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.app import CircleBot
 from bot.domain.crisis import LOCAL_HOW_MAX, LOCAL_NAME_MAX, LOCAL_NOTES_MAX, LOCAL_URL_MAX
 from bot.errors import ValidationError
+from bot.replies import reply_ephemeral, within_deadline
 from bot.services.crisis import CrisisCard, CrisisService
 from bot.ui.crisis import local_list_embed
 from bot.ui.crisis_card import card_message
@@ -93,10 +94,12 @@ class CrisisFacilitation(
     @app_commands.autocomplete(region=region_autocomplete)
     async def region(self, interaction: discord.Interaction, region: RegionOption) -> None:
         assert interaction.guild_id is not None
-        lookup = await self.service.set_region(interaction.guild_id, region)
-        await interaction.response.send_message(
+        lookup = await within_deadline(
+            interaction, self.service.set_region(interaction.guild_id, region)
+        )
+        await reply_ephemeral(
+            interaction,
             f"`/crisis` in this server now shows lines for **{lookup.region.name}** by default.",
-            ephemeral=True,
         )
 
     @app_commands.command(
@@ -117,10 +120,12 @@ class CrisisFacilitation(
         notes: app_commands.Range[str, 1, LOCAL_NOTES_MAX] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        resource = await self.service.add_local(interaction.guild_id, name, how, url, notes)
-        await interaction.response.send_message(
+        resource = await within_deadline(
+            interaction, self.service.add_local(interaction.guild_id, name, how, url, notes)
+        )
+        await reply_ephemeral(
+            interaction,
             f"Added **{discord.utils.escape_markdown(resource.name)}**. It now appears under “From this server” in `/crisis`.",
-            ephemeral=True,
         )
 
     @app_commands.command(name="remove", description="Remove a local resource.")
@@ -130,9 +135,9 @@ class CrisisFacilitation(
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 2 * LOCAL_NAME_MAX]
     ) -> None:
         assert interaction.guild_id is not None
-        await self.service.remove_local(interaction.guild_id, name)
-        await interaction.response.send_message(
-            f"Removed **{discord.utils.escape_markdown(name.strip())}**.", ephemeral=True
+        await within_deadline(interaction, self.service.remove_local(interaction.guild_id, name))
+        await reply_ephemeral(
+            interaction, f"Removed **{discord.utils.escape_markdown(name.strip())}**."
         )
 
     @app_commands.command(name="list", description="This server's local resources.")
@@ -160,15 +165,18 @@ class CrisisFacilitation(
         assert interaction.guild is not None
         if channel is not None:
             _check_alerts_channel(interaction.guild, channel)
-        await self.service.set_alerts(interaction.guild.id, channel.id if channel else None)
+        await within_deadline(
+            interaction,
+            self.service.set_alerts(interaction.guild.id, channel.id if channel else None),
+        )
         if channel is None:
-            await interaction.response.send_message("Support alerts are off.", ephemeral=True)
+            await reply_ephemeral(interaction, "Support alerts are off.")
             return
-        await interaction.response.send_message(
+        await reply_ephemeral(
+            interaction,
             f"Support alerts go to {channel.mention}. They name the member and the circle, never what they "
             "wrote. Members are told in every circle's agreement and on the crisis card. Please announce it "
             "to your members too.",
-            ephemeral=True,
         )
 
 

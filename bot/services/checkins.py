@@ -197,10 +197,11 @@ class CheckinService:
         async with self._db.read() as tx:
             current = await repo.open_round_of(tx, circle.id)
         if current is not None:
-            if current.message_id is None:  # its prompt never made it out: repair, not stuck
+            if current.message_id is None and await self._outbox.gave_up(f"{PROMPT}:{current.id}"):
+                # Its prompt never made it out (Discord refused): repair, not stuck.
                 delivery_id = await self._outbox.revive(f"{PROMPT}:{current.id}")
                 return Opened(current, delivery_id, repaired=True)
-            raise self._already_open(circle)
+            raise self._already_open(circle)  # (a prompt still on its way is not repaired)
         now = self._clock.now()
         length = close_after or (
             circle.schedule.close_after if circle.schedule else DEFAULT_CLOSE_AFTER

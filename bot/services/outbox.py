@@ -153,6 +153,12 @@ class Outbox:
             return Outcome.DELIVERED
         return Outcome.FAILED if delivery.failed else Outcome.PENDING
 
+    async def gave_up(self, dedupe_key: str) -> bool:
+        """True when the delivery was given up (or never owed): only then is a repair due."""
+        async with self.db.read() as tx:
+            delivery = await repo.by_key(tx, dedupe_key)
+        return delivery is None or delivery.failed
+
     async def revive(self, dedupe_key: str) -> int | None:
         """Try an undelivered delivery again now (e.g. a prompt that could not be posted)."""
         async with self.db.transaction() as tx:

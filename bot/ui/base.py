@@ -1,4 +1,4 @@
-"""Views and modals whose failures are answered like command failures."""
+"""Views whose failures are answered like command failures (forms: see `bot.forms`)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,4 @@ class SafeView(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        await answer_error(interaction, error)
-
-
-class SafeModal(discord.ui.Modal):
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
         await answer_error(interaction, error)

@@ -9,9 +9,9 @@ from bot.domain.moods import mood_label
 from bot.services.checkins import Support
 from bot.services.crisis import CrisisCard
 from bot.services.outbox import Outcome
-from bot.ui.checkins import ts
 from bot.ui.crisis import GENTLE_SCREENING_INTRO
 from bot.ui.crisis_card import CardMessage, card_message
+from bot.ui.timestamps import ts
 
 
 def answered_message(replaced: bool, mood: int, visibility: Visibility) -> str:

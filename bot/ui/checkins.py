@@ -15,21 +15,18 @@ from bot.domain.checkins import NOTE_MAX, RoundSummary, SharedAnswer, Visibility
 from bot.domain.circles import Circle, Round
 from bot.domain.moods import MOOD_WORDS, MoodStats, mood_label
 from bot.errors import ValidationError
+from bot.forms import FormValues, StatelessForm
 from bot.replies import reply_ephemeral, within_deadline
-from bot.ui.forms import FormValues, StatelessForm
+from bot.ui.checkin_replies import answered_message, support_message
 from bot.ui.packing import clip, pack_lines
+from bot.ui.timestamps import ts
 
 if TYPE_CHECKING:
     from bot.app import CircleBot
 
-FORM_LOOKUP_SECONDS = 1.5  # the button's look-up gives way to the form inside Discord's 3 s
+FORM_LOOKUP_SECONDS = 0.8  # the button's look-up gives way to the form well inside 3 s
 ROUND_COLOUR = discord.Colour(0x5B8DB8)
 SUMMARY_COLOUR = discord.Colour(0x6BA368)
-
-
-def ts(when: Any, style: str = "f") -> str:
-    """A Discord timestamp: each viewer sees it in their own time zone."""
-    return f"<t:{int(when.timestamp())}:{style}>"
 
 
 def round_embed(circle: Circle, round_: Round) -> discord.Embed:
@@ -148,16 +145,17 @@ class CheckInModal(StatelessForm):
     async def submit(
         cls, interaction: discord.Interaction, match: re.Match[str], values: FormValues
     ) -> None:
-        from bot.ui.checkin_replies import answered_message, support_message
-
         bot: CircleBot = interaction.client  # type: ignore[assignment]
         service = bot.resources.services.checkins
         mood, visibility = parse_answer(values.choice("mood"), values.choice("visibility"))
+        # Acknowledged at once: a whole circle submits in the same minute, and each answer is a
+        # write, so none may wait behind the others for its first response.
         saved = await within_deadline(
             interaction,
             service.save_answer(
                 int(match["round_id"]), interaction.user.id, mood, values.text("note"), visibility
             ),
+            defer_after=0,
         )
         # Thank the member as soon as the answer is stored; support follows privately.
         await reply_ephemeral(interaction, answered_message(saved.replaced, mood, visibility))

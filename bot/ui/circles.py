@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.domain.circles import AGREEMENT_MAX, Circle
+from bot.forms import FormValues, StatelessForm
 from bot.replies import reply_ephemeral, within_deadline
 from bot.services.circles import CircleInfo
-from bot.ui.checkins import ts
 from bot.ui.crisis import ALERTS_NOTE
-from bot.ui.forms import FormValues, StatelessForm
 from bot.ui.packing import clip
+from bot.ui.timestamps import ts
 
 if TYPE_CHECKING:
     from bot.app import CircleBot
@@ -56,8 +56,9 @@ class JoinButton(
 
         bot: CircleBot = interaction.client  # type: ignore[assignment]
         try:
-            circle, added = await bot.resources.services.circles.join(
-                self.circle_id, interaction.user.id
+            circle, added = await within_deadline(
+                interaction,
+                bot.resources.services.circles.join(self.circle_id, interaction.user.id),
             )
         except Exception as error:
             await answer_error(interaction, error)
@@ -67,7 +68,7 @@ class JoinButton(
             if added
             else f"You are already a member of **{discord.utils.escape_markdown(circle.name)}**."
         )
-        await interaction.response.send_message(text, ephemeral=True)
+        await reply_ephemeral(interaction, text)
 
 
 def join_view(circle_id: int) -> discord.ui.View:

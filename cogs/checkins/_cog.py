@@ -15,6 +15,7 @@ from discord.ext import commands
 from bot.app import CircleBot
 from bot.dm import DirectMessenger
 from bot.errors import ValidationError
+from bot.replies import reply_ephemeral, within_deadline
 from bot.ui.checkins import history_text
 from bot.ui.mood_chart import render_mood_chart
 
@@ -79,13 +80,15 @@ class Checkins(
         choice = setting.strip().lower()
         if choice not in {"on", "off"}:
             raise ValidationError("Reminders are on or off.", "/checkin reminders setting:on")
-        await self.service.set_reminders(interaction.user.id, choice == "on")
+        await within_deadline(
+            interaction, self.service.set_reminders(interaction.user.id, choice == "on")
+        )
         text = (
             "Reminders on: one DM a few hours before a round closes, only if you haven't answered."
             if choice == "on"
             else "Reminders off. Rounds are still posted in your circle's channel."
         )
-        await interaction.response.send_message(text, ephemeral=True)
+        await reply_ephemeral(interaction, text)
 
     @reminders.autocomplete("setting")
     async def reminders_autocomplete(
@@ -105,15 +108,17 @@ class Checkins(
         self, interaction: discord.Interaction, until: app_commands.Range[str, 1, 40]
     ) -> None:
         today = self.bot.resources.clock.now().date()
-        day = await self.service.pause(interaction.user.id, until, today)
-        await interaction.response.send_message(
+        day = await within_deadline(
+            interaction, self.service.pause(interaction.user.id, until, today)
+        )
+        await reply_ephemeral(
+            interaction,
             f"You're away until {day:%a %d %b %Y}. Take care; `/checkin resume` if you're back sooner.",
-            ephemeral=True,
         )
 
     @app_commands.command(name="resume", description="Back from a pause.")
     async def resume(self, interaction: discord.Interaction) -> None:
-        await self.service.resume(interaction.user.id)
-        await interaction.response.send_message(
-            "Welcome back. Reminders (if on) resume with the next round.", ephemeral=True
+        await within_deadline(interaction, self.service.resume(interaction.user.id))
+        await reply_ephemeral(
+            interaction, "Welcome back. Reminders (if on) resume with the next round."
         )

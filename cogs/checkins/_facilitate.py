@@ -7,10 +7,11 @@ from discord import app_commands
 
 from bot.domain.circles import Circle
 from bot.errors import ValidationError
+from bot.replies import reply_ephemeral, within_deadline
 from bot.services.outbox import Outcome
 from bot.text import clip
 from bot.ui.checkin_replies import closed_message, opened_message
-from bot.ui.checkins import ts
+from bot.ui.timestamps import ts
 from cogs.circle_options import CircleName, circle_autocomplete, resolve_circle
 from cogs.facilitate import FacilitatorGroup
 
@@ -48,11 +49,11 @@ class CheckinFacilitation(FacilitatorGroup, name="checkin", description="Check-i
         found = await resolve_circle(interaction, circle)
         service = self.bot.resources.services.checkins
         if days.strip().lower() == "off":
-            await service.clear_schedule(found)
-            await interaction.response.send_message(
+            await within_deadline(interaction, service.clear_schedule(found))
+            await reply_ephemeral(
+                interaction,
                 f"Scheduled rounds of **{found.name}** are off. `/facilitate checkin now` still "
                 "opens one.",
-                ephemeral=True,
             )
             return
         if not time:
@@ -60,12 +61,17 @@ class CheckinFacilitation(FacilitatorGroup, name="checkin", description="Check-i
                 "Add the time rounds open, in the circle's time zone.",
                 f"/facilitate checkin schedule circle:{found.name} days:{clip(days, 40)} time:19:00",
             )
-        schedule = await service.set_schedule(found, days, time, close_after)
-        await self.bot.resources.services.circles.note_facilitator(found, interaction.user.id)
+        schedule = await within_deadline(
+            interaction, service.set_schedule(found, days, time, close_after)
+        )
+        await within_deadline(
+            interaction,
+            self.bot.resources.services.circles.note_facilitator(found, interaction.user.id),
+        )
         next_at = schedule.next_open_after(self.bot.resources.clock.now())
-        await interaction.response.send_message(
+        await reply_ephemeral(
+            interaction,
             f"**{found.name}**: {schedule.describe()}. Next round {ts(next_at)} ({ts(next_at, 'R')}).",
-            ephemeral=True,
         )
 
     async def _outcome(self, delivery_id: int | None) -> Outcome:

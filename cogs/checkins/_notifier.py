@@ -20,7 +20,8 @@ from bot.dm import DirectMessenger
 from bot.domain.checkins import RoundSummary, SharedAnswer
 from bot.domain.circles import Circle, Round
 from bot.services.outbox import DeliveryFailed, DeliveryRun
-from bot.ui.checkins import facilitator_messages, round_embed, round_view, summary_messages, ts
+from bot.ui.checkins import facilitator_messages, round_embed, round_view, summary_messages
+from bot.ui.timestamps import ts
 
 log = logging.getLogger(__name__)
 

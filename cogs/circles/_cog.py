@@ -9,6 +9,7 @@ from discord.ext import commands
 
 from bot.app import CircleBot
 from bot.checks import is_facilitator
+from bot.replies import reply_ephemeral, within_deadline
 from bot.ui.circles import agreement_embed, info_embed, join_view
 from cogs.circle_options import CIRCLE_HELP, CircleName, circle_autocomplete, resolve_circle
 
@@ -44,11 +45,11 @@ class Circles(
         self, interaction: discord.Interaction, circle: CircleName | None = None
     ) -> None:
         found = await resolve_circle(interaction, circle)
-        await self.service.leave(found, interaction.user.id)
-        await interaction.response.send_message(
+        await within_deadline(interaction, self.service.leave(found, interaction.user.id))
+        await reply_ephemeral(
+            interaction,
             f"You left **{discord.utils.escape_markdown(found.name)}**. Your past check-ins stay yours: "
             "`/privacy export` or `/privacy delete`.",
-            ephemeral=True,
         )
 
     leave.autocomplete("circle")(circle_autocomplete)

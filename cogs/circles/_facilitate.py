@@ -9,6 +9,7 @@ from bot.checks import manage_server_only
 from bot.domain.circles import NAME_MAX
 from bot.domain.schedule import timezone_choices
 from bot.errors import ValidationError
+from bot.replies import reply_ephemeral, within_deadline
 from bot.text import clip
 from bot.ui.circles import AgreementModal
 from cogs.circle_options import CircleName, circle_autocomplete, resolve_circle
@@ -57,14 +58,17 @@ class CircleFacilitation(
                 "Grant them, or choose another channel.",
                 example,
             )
-        circle = await self.bot.resources.services.circles.create(
-            interaction.guild.id, name, target.id, timezone, interaction.user.id
+        circle = await within_deadline(
+            interaction,
+            self.bot.resources.services.circles.create(
+                interaction.guild.id, name, target.id, timezone, interaction.user.id
+            ),
         )
-        await interaction.response.send_message(
+        await reply_ephemeral(
+            interaction,
             f"Created **{discord.utils.escape_markdown(circle.name)}** in {target.mention} ({circle.timezone}). "
             f"Members join with `/circle join circle:{circle.name}`; set rounds with "
             "`/facilitate checkin schedule`.",
-            ephemeral=True,
         )
 
     @app_commands.command(name="agreement", description="Edit a circle's agreement.")
@@ -87,12 +91,13 @@ class CircleFacilitation(
                 "Choose a specific role, not @everyone.",
                 "/facilitate circle facilitator-role role:@Facilitators",
             )
-        await self.bot.resources.services.circles.set_facilitator_role(
-            interaction.guild_id, role.id
+        await within_deadline(
+            interaction,
+            self.bot.resources.services.circles.set_facilitator_role(interaction.guild_id, role.id),
         )
-        await interaction.response.send_message(
+        await reply_ephemeral(
+            interaction,
             f"Members with {role.mention} are now facilitators. To let them see `/facilitate`, allow "
             "the role in Server Settings → Integrations → Circlekeeper.",
-            ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )

@@ -258,3 +258,51 @@ async def test_facilitators_only_answers_skip_a_facilitator_who_lost_the_role(
     await run_due(world.bot)
     assert any("for facilitators" in m.text for m in world.facilitator.dms)
     assert not any("for facilitators" in m.text for m in former.dms)
+
+
+async def test_joining_and_pausing_during_a_long_write_lock_are_answered_in_time(
+    world: World,
+) -> None:
+    if world.db_url is not None:
+        pytest.skip("SQLite's single writer")
+    await circle_of(world, "Lock join", [])
+    shown = await world.sam.run("/circle join", circle="Lock join", channel=world.channel)
+    with another_writer(world.db_path, seconds=4.0):
+        agreed, paused = await together(
+            world.sam.click("I agree", message=shown),
+            world.kai.run("/checkin pause", until="2w", channel=world.channel, timeout=15),
+        )
+        assert agreed.deferred and paused.deferred  # acknowledged inside Discord's 3 s
+    joined = await agreed.wait(timeout=15)
+    assert "Welcome to **Lock join**" in joined.text, joined.describe()
+    assert "You're away until" in (await paused.wait(timeout=15)).text
+
+
+async def test_twenty_members_agree_at_once_and_a_double_click_joins_once(world: World) -> None:
+    members = crowd(world, 20)
+    circle = await circle_of(world, "Agree", [])
+    shown = [await m.run("/circle join", circle="Agree", channel=world.channel) for m in members]
+    pressed = [m.click("I agree", message=s) for m, s in zip(members, shown, strict=True)]
+    pressed.append(members[0].click("I agree", message=shown[0]))  # a double click
+    replies = await together(*pressed, seed=11)
+    texts = [r.text for r in replies]
+    assert sum(t.startswith("Welcome to **Agree**") for t in texts) == 20, texts
+    assert sum("already a member" in t for t in texts) == 1, texts
+    async with world.bot.resources.db.read() as tx:
+        from bot.storage.repositories import circles as circles_repo
+
+        assert sorted(await circles_repo.member_ids(tx, circle.id)) == sorted(m.id for m in members)
+
+
+async def test_two_facilitators_creating_the_same_circle_at_once_make_one(world: World) -> None:
+    second = world.guild.add_member("Bea", manage_guild=True)
+    replies = await together(
+        *(
+            f.run("/facilitate circle create", name="Same Name", channel=world.channel)
+            for f in (world.facilitator, second)
+        ),
+        seed=4,
+    )
+    said = sorted(r.content for r in replies)
+    assert said[0].startswith("Created **Same Name**"), said
+    assert "already has a circle called" in said[1], said
