@@ -20,6 +20,7 @@ timers another process stored for this process's servers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -200,14 +201,16 @@ class JobScheduler:
             try:
                 await handler(claimed)
             except Exception as error:
-                async with self._db.transaction() as tx:
-                    await jobs_repo.unclaim(tx, job_id, self.owner)
                 log.error(
                     "Job %s (%s) failed; it stays stored and runs again at next start\n%s",
                     job_id,
                     job.kind,
                     redacted_traceback(error),
                 )
+                # Give the claim back; if the database is down too, the lease simply ends.
+                with contextlib.suppress(Exception):
+                    async with self._db.transaction() as tx:
+                        await jobs_repo.unclaim(tx, job_id, self.owner)
                 return 0
             async with self._db.transaction() as tx:
                 await jobs_repo.delete_if_unchanged(tx, job)

@@ -214,3 +214,20 @@ async def test_a_shard_process_judges_departures_only_for_its_own_servers(
     assert await privacy.reconcile_guilds(set(), shard0) == [mine]  # its own server did leave
     async with db.read() as tx:
         assert [job.guild_id for job in await jobs_repo.all_jobs(tx)] == [mine]
+
+
+async def test_a_failed_timer_gives_its_claim_back(db: Database) -> None:
+    failures = [RuntimeError("database hiccup")]
+    ran: list[str] = []
+
+    async def flaky(job: StoredJob) -> None:
+        if failures:
+            raise failures.pop()
+        ran.append(job.job_id)
+
+    await _store(db, StoredJob("checkin-remind:4", "t", START, {}, guild_on(0, 1)))
+    scheduler = JobScheduler(db, FakeClock(START))
+    scheduler.register("t", flaky)
+    assert await scheduler.run_due() == 0
+    assert await scheduler.run_due() == 1  # not held by its own failed attempt's lease
+    assert ran == ["checkin-remind:4"]
