@@ -35,25 +35,36 @@ def describe(name: str, samples: Sequence[float]) -> str:
 
 
 @asynccontextmanager
+async def bench_database() -> AsyncIterator[str | None]:
+    """None (use the SQLite file), or with BENCH_POSTGRES=1 the URL of a database on a
+    throwaway PostgreSQL server (started as the tests start one)."""
+    if not os.environ.get("BENCH_POSTGRES"):
+        yield None
+        return
+    from tests.postgres_server import PostgresServer
+
+    postgres = PostgresServer.start()
+    try:
+        yield postgres.create_database("bench")
+    finally:
+        postgres.stop()
+
+
+def bench_server() -> LocalDiscord:
+    # settle=0: the driver returns as soon as the bot answered; rate limits off so the
+    # benchmark measures the bot, not the simulated 5-messages-per-5-seconds bucket.
+    return LocalDiscord(settle=0.0, rate_limits=False, reply_timeout=30.0)
+
+
+@asynccontextmanager
 async def local_bot(
     db_path: Path, clock: Clock | None = None
 ) -> AsyncIterator[tuple[LocalDiscord, CircleBot]]:
-    # settle=0: the driver returns as soon as the bot answered; rate limits off so the
-    # benchmark measures the bot, not the simulated 5-messages-per-5-seconds bucket.
-    # BENCH_POSTGRES=1: the same run on a throwaway PostgreSQL server (as the tests start one).
-    postgres = None
-    if os.environ.get("BENCH_POSTGRES"):
-        from tests.postgres_server import PostgresServer
-
-        postgres = PostgresServer.start()
-    try:
-        db_url = postgres.create_database("bench") if postgres else None
-        async with LocalDiscord(settle=0.0, rate_limits=False, reply_timeout=30.0) as server:
-            guild = server.create_guild("Bench")
-            server.bench_guild = guild  # type: ignore[attr-defined]
-            async with running_bot(server, db_path, clock=clock, db_url=db_url) as bot:
-                await server.wait_until_connected()
-                yield server, bot
-    finally:
-        if postgres is not None:
-            postgres.stop()
+    """The local server and the real bot in this process, on one event loop."""
+    async with bench_database() as db_url, bench_server() as server:
+        guild = server.create_guild("Bench")
+        server.bench_guild = guild  # type: ignore[attr-defined]
+        server.bench_db_url = db_url  # type: ignore[attr-defined]
+        async with running_bot(server, db_path, clock=clock, db_url=db_url) as bot:
+            await server.wait_until_connected()
+            yield server, bot

@@ -12,6 +12,7 @@ import discord
 from discord.ext import commands
 
 from bot.forms import FormRouter
+from bot.health import OpsServer
 from bot.resources import Resources
 from bot.storage.repositories import command_sync
 from bot.tree import CircleTree
@@ -64,14 +65,20 @@ class CircleBot(commands.Bot):
         self.dm_min_gap = dm_min_gap  # seconds between DMs; tests shorten it
         self.forms = FormRouter()
         self.late_interactions = 0  # answers Discord refused as too late or repeated
+        self.metrics = resources.metrics
+        self.ops: OpsServer | None = None  # /metrics and /healthz, when a port is configured
 
     async def setup_hook(self) -> None:
         for name in self._extension_names:
             await self.load_extension(name)
         await self.resources.jobs.start()
+        if self.resources.settings.metrics_port is not None:
+            self.ops = OpsServer(self, self.resources, self.metrics)
+            await self.ops.start()
         await self.sync_commands_if_changed()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
+        self.metrics.received(interaction, self.tree)
         await self.forms.dispatch(interaction)
 
     async def on_ready(self) -> None:
@@ -80,6 +87,9 @@ class CircleBot(commands.Bot):
         log.info("Ready: %d server(s)", len(self.guilds))
 
     async def close(self) -> None:
+        if self.ops is not None:
+            await self.ops.stop()
+            self.ops = None
         await self.resources.services.outbox.stop()
         await self.resources.jobs.shutdown()
         await super().close()

@@ -15,6 +15,7 @@ import discord
 
 from bot.clock import Clock
 from bot.delivery import TRANSIENT_ERRORS, delivery_failure
+from bot.metrics import Metrics
 from bot.storage.database import Database
 from bot.storage.repositories import dm_status
 
@@ -31,7 +32,9 @@ class DirectMessenger:
         db: Database,
         clock: Clock,
         min_gap: float = DM_MIN_GAP_SECONDS,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._client = client
         self._db = db
         self._clock = clock
@@ -47,6 +50,7 @@ class DirectMessenger:
         """
         async with self._db.read() as tx:
             if await dm_status.closed_ids(tx, [user_id]):
+                self._metrics.dms.labels("refused").inc()  # known closed: not even tried
                 return False
         async with self._lock:
             loop = asyncio.get_running_loop()
@@ -56,8 +60,10 @@ class DirectMessenger:
             try:
                 user = self._client.get_user(user_id) or await self._client.fetch_user(user_id)
                 await user.send(**message)
+                self._metrics.dms.labels("sent").inc()
                 return True
             except discord.Forbidden as error:
+                self._metrics.dms.labels("refused").inc()
                 if error.code != CANNOT_MESSAGE_USER:
                     log.warning("DM to user %s refused: code %s", user_id, error.code)
                 async with self._db.transaction() as tx:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import discord
 
+from bot.replies import note_unanswerable
 from bot.tree import answer_error
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,11 @@ class StatelessForm(discord.ui.Modal):
 
     async def send(self, interaction: discord.Interaction) -> None:
         self.stop()  # a finished modal is not stored by discord.py: nothing to collide or lose
-        await interaction.response.send_modal(self)
+        try:
+            await interaction.response.send_modal(self)
+        except discord.HTTPException as error:
+            if not note_unanswerable(interaction, error):  # a form too late is a counted warning
+                raise
 
     @classmethod
     async def submit(

@@ -2,7 +2,8 @@
 
 A filter on the root handler replaces the bot token and the data key wherever they
 appear (messages, arguments, formatted tracebacks). Member text never reaches logs by
-design: log calls pass ids; tracebacks are redacted by :func:`redacted_traceback`.
+design: log calls pass ids; tracebacks are redacted by :func:`redacted_traceback`. Each record
+is one line (:class:`OneLineFormatter`).
 """
 
 from __future__ import annotations
@@ -31,9 +32,17 @@ class SecretFilter(logging.Filter):
         return True
 
 
+class OneLineFormatter(logging.Formatter):
+    """One record, one line: newlines in a message or a traceback are written as ``\\n``, so a
+    log shipper never splits a record, and no text can forge a record of its own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def configure_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     handler.addFilter(SecretFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

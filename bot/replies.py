@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import discord
 
+from bot.metrics import count_error
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -39,7 +41,11 @@ def note_unanswerable(interaction: discord.Interaction, error: BaseException) ->
         ALREADY_ACKNOWLEDGED,
     ):
         return False
+    if interaction.extras.get("unanswerable"):
+        return True  # counted once per interaction, however many answers Discord refused
+    interaction.extras["unanswerable"] = True
     client = interaction.client
+    count_error(client, "late")
     count = getattr(client, "late_interactions", 0) + 1
     if hasattr(client, "late_interactions"):
         client.late_interactions = count

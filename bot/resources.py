@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.scheduling import JobScheduler
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
@@ -37,3 +38,4 @@ class Resources:
     jobs: JobScheduler
     static: StaticData
     services: Services
+    metrics: Metrics = field(default_factory=Metrics)  # this bot's own Prometheus registry

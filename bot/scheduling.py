@@ -31,6 +31,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.clock import Clock
 from bot.logging_setup import redacted_traceback
+from bot.metrics import Metrics
 from bot.sharding import Ownership
 from bot.storage.database import Database
 from bot.storage.repositories import jobs as jobs_repo
@@ -54,12 +55,14 @@ class JobScheduler:
         self,
         db: Database,
         clock: Clock,
+        metrics: Metrics | None = None,
         ownership: Ownership | None = None,
         *,
         lease: timedelta = JOB_LEASE,
     ) -> None:
         self._db = db
         self._clock = clock
+        self._metrics = metrics or Metrics()
         self.ownership = ownership or Ownership()
         self.owner = self.ownership.label  # stable across restarts of the same shard set
         self._lease = lease
@@ -198,9 +201,13 @@ class JobScheduler:
             if claimed is None:
                 await self._after_lost_claim(job_id)
                 return 0
+            self._metrics.scheduler_lag.observe(
+                max((self._clock.now() - job.run_at).total_seconds(), 0.0)
+            )
             try:
                 await handler(claimed)
             except Exception as error:
+                self._metrics.error("job")
                 log.error(
                     "Job %s (%s) failed; it stays stored and runs again at next start\n%s",
                     job_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ from bot.errors import ConfigError
 from bot.sharding import Ownership, format_shards, parse_shards
 
 DEFAULT_DB_PATH = Path("data/circlekeeper.db")
+DEFAULT_METRICS_HOST = "127.0.0.1"  # loopback: the endpoint is not on the network unless asked
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _SNOWFLAKE = re.compile(r"^\d{15,21}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_.\-]{20,200}$")
@@ -38,6 +40,8 @@ class Settings:
     data_key: str | None
     log_level: str
     db_url: str | None = None  # a postgresql:// URL; None = the SQLite file at db_path
+    metrics_port: int | None = None  # /metrics and /healthz; None = off (tests pass 0: any free)
+    metrics_host: str = DEFAULT_METRICS_HOST
     # the shards this process runs; default: unsharded
     ownership: Ownership = field(default_factory=Ownership)
 
@@ -76,7 +80,8 @@ class Settings:
         return (
             f"Settings(api_base={self.api_base!r}, gateway_url={self.gateway_url!r}, "
             f"dev_guild_id={self.dev_guild_id!r}, database={self.database_label!r}, "
-            f"log_level={self.log_level!r}, shards={self.shard_label!r}, "
+            f"log_level={self.log_level!r}, metrics_port={self.metrics_port!r}, "
+            f"metrics_host={self.metrics_host!r}, shards={self.shard_label!r}, "
             f"token={'set' if self.token else 'unset'}, "
             f"data_key={'set' if self.data_key else 'unset'})"
         )
@@ -111,6 +116,8 @@ def load_settings(
         db_url=_db_url(get("CIRCLEKEEPER_DB")),
         data_key=_data_key(get("CIRCLEKEEPER_DATA_KEY")),
         log_level=_log_level(get("LOG_LEVEL")),
+        metrics_port=_metrics_port(get("CIRCLEKEEPER_METRICS_PORT")),
+        metrics_host=_metrics_host(get("CIRCLEKEEPER_METRICS_HOST")),
         ownership=sharding(
             get("CIRCLEKEEPER_SHARDS"), get("CIRCLEKEEPER_SHARD_COUNT"), _db_url(db_raw)
         ),
@@ -236,3 +243,29 @@ def _log_level(raw: str | None) -> str:
             "LOG_LEVEL=INFO (one of " + ", ".join(LOG_LEVELS) + ")",
         )
     return level
+
+
+def _metrics_port(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(
+            "CIRCLEKEEPER_METRICS_PORT",
+            f"{raw!r} is not a port (a number from 1 to 65535); leave it unset to turn metrics off",
+            "CIRCLEKEEPER_METRICS_PORT=9464",
+        )
+    return int(raw)
+
+
+def _metrics_host(raw: str | None) -> str:
+    if raw is None:
+        return DEFAULT_METRICS_HOST
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        raise ConfigError(
+            "CIRCLEKEEPER_METRICS_HOST",
+            f"{raw!r} is not an IP address to listen on",
+            f"CIRCLEKEEPER_METRICS_HOST={DEFAULT_METRICS_HOST} (or 0.0.0.0 for every interface)",
+        ) from None
+    return raw

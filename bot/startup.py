@@ -14,6 +14,7 @@ from typing import Any
 from bot.app import CircleBot, ShardedCircleBot
 from bot.clock import Clock, SystemClock
 from bot.endpoints import apply_endpoints
+from bot.metrics import Metrics
 from bot.resources import Resources, Services
 from bot.scheduling import JobScheduler
 from bot.services.checkins import CheckinService
@@ -45,10 +46,15 @@ async def open_database(settings: Settings) -> tuple[Database, TextCipher]:
 
 
 def build_services(
-    db: Database, cipher: TextCipher, clock: Clock, jobs: JobScheduler, static: StaticData
+    db: Database,
+    cipher: TextCipher,
+    clock: Clock,
+    jobs: JobScheduler,
+    static: StaticData,
+    metrics: Metrics | None = None,
 ) -> Services:
     safety = SafetyNet(db, static.screener)
-    outbox = Outbox(db, clock, jobs.ownership)  # the same servers as the timers
+    outbox = Outbox(db, clock, metrics, jobs.ownership)  # the same servers as the timers
     return Services(
         outbox=outbox,
         privacy=PrivacyService(db, cipher, clock, jobs),
@@ -67,9 +73,10 @@ async def open_resources(
     static = static or load_static_data()  # before the database: /crisis never depends on it
     db, cipher = await open_database(settings)
     try:
-        jobs = JobScheduler(db, clock, settings.ownership)
-        services = build_services(db, cipher, clock, jobs, static)
-        yield Resources(settings, db, cipher, clock, jobs, static, services)
+        metrics = Metrics()
+        jobs = JobScheduler(db, clock, metrics, settings.ownership)
+        services = build_services(db, cipher, clock, jobs, static, metrics)
+        yield Resources(settings, db, cipher, clock, jobs, static, services, metrics)
     finally:
         await db.close()
 
@@ -77,6 +84,7 @@ async def open_resources(
 def create_bot(resources: Resources, **options: Any) -> CircleBot:
     """The bot; with shards set, discord.py's sharded client running exactly those shards."""
     apply_endpoints(resources.settings.api_base, resources.settings.gateway_url)
+    options.setdefault("http_trace", resources.metrics.trace_config())  # 429s, answer latency
     ownership = resources.settings.ownership
     if ownership.shard_ids is not None:
         return ShardedCircleBot(

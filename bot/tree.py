@@ -9,6 +9,7 @@ from discord import app_commands
 
 from bot.errors import UserError
 from bot.logging_setup import redacted_traceback
+from bot.metrics import count_error
 from bot.replies import SORRY, note_unanswerable, reply_ephemeral
 from bot.storage.database import DatabaseBusy
 from bot.text import MESSAGE_MAX, clip
@@ -49,6 +50,7 @@ async def answer_error(interaction: discord.Interaction, error: BaseException) -
     if note_unanswerable(interaction, getattr(error, "original", None) or error):
         return  # answered too late or twice: Discord would refuse any further answer too
     text = refusal_text(error)
+    count_error(interaction.client, "refusal" if text is not None else "unhandled")
     if text is None:
         command = interaction.command.qualified_name if interaction.command else "component"
         log.error(

@@ -32,6 +32,7 @@ def local_settings(
     data_key: str | None = None,
     dev_guild_id: int | None = None,
     db_url: str | None = None,
+    metrics_port: int | None = None,
 ) -> Settings:
     return Settings(
         token=server.token,
@@ -42,6 +43,7 @@ def local_settings(
         data_key=data_key,
         log_level="WARNING",
         db_url=db_url,
+        metrics_port=metrics_port,  # 0: any free port on loopback (the bot's `ops.port`)
     )
 
 
@@ -57,10 +59,16 @@ async def running_bot(
     dev_guild_id: int | None = None,
     db_url: str | None = None,
     data_key: str | None = None,
+    metrics_port: int | None = None,
 ) -> AsyncIterator[CircleBot]:
     """Start the bot, wait until it is ready, and close it (and its database) on exit."""
     settings = local_settings(
-        server, db_path, data_key=data_key, dev_guild_id=dev_guild_id, db_url=db_url
+        server,
+        db_path,
+        data_key=data_key,
+        dev_guild_id=dev_guild_id,
+        db_url=db_url,
+        metrics_port=metrics_port,
     )
     async with open_resources(settings, clock, static) as resources:
         bot = create_bot(resources, guild_ready_timeout=0.1, dm_min_gap=dm_min_gap)

@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.logging_setup import redacted_traceback
+from bot.metrics import Metrics
 from bot.sharding import Ownership
 from bot.storage.database import Database
 from bot.storage.repositories import outbox as repo
@@ -94,14 +95,22 @@ Handler = Callable[[DeliveryRun], Awaitable[None]]
 
 
 class Outbox:
-    def __init__(self, db: Database, clock: Clock, ownership: Ownership | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        metrics: Metrics | None = None,
+        ownership: Ownership | None = None,
+    ) -> None:
         self.db = db
         self._clock = clock
+        self._metrics = metrics or Metrics()
         # With shard processes, each delivers only its servers' rows (DM rows: shard 0).
         self.ownership = ownership or Ownership()
         self._handlers: dict[str, Handler] = {}
         self._kicked = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
         self._in_flight: set[int] = set()
         self._finished: dict[int, asyncio.Event] = {}
         self._lanes = asyncio.Semaphore(LANES)
@@ -119,8 +128,8 @@ class Outbox:
         """Leases of this process's previous run (it died) are void; deliver what is pending.
 
         Only rows of servers this process owns: another shard process's leases are its own."""
-        if self._task is not None:
-            return
+        if self._task is not None or self._stopped:
+            return  # running, or the bot closed (a late READY must not start a stray worker)
         async with self.db.transaction() as tx:
             released = await repo.release_claims(tx, self.ownership)
         if released:
@@ -128,6 +137,7 @@ class Outbox:
         self._task = asyncio.create_task(self._loop(), name="outbox")
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -153,6 +163,11 @@ class Outbox:
             return Outcome.DELIVERED
         return Outcome.FAILED if delivery.failed else Outcome.PENDING
 
+    async def pending(self) -> int:
+        """Deliveries neither delivered nor given up (for the health check and metrics)."""
+        async with self.db.read() as tx:
+            return await repo.pending_count(tx)
+
     async def gave_up(self, dedupe_key: str) -> bool:
         """True when the delivery was given up (or never owed): only then is a repair due."""
         async with self.db.read() as tx:
@@ -174,7 +189,11 @@ class Outbox:
                 await self.run_pending()
             except Exception as error:  # the worker must outlive any one bad pass
                 log.error("Outbox pass failed\n%s", redacted_traceback(error))
-            idle = await self._idle_seconds()
+            try:
+                idle = await self._idle_seconds()
+            except Exception as error:  # the database is down right now: look again later
+                log.warning("Outbox: could not read the next due time (%s)", type(error).__name__)
+                idle = POLL_SECONDS
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can hang when a cancel
             # (bot shutdown) races its timeout.
             with contextlib.suppress(TimeoutError):
@@ -272,6 +291,7 @@ class Outbox:
             await self._failed(delivery, failure.reason, permanent=failure.permanent)
             return 0
         except Exception as error:
+            self._metrics.error("delivery")
             log.error(
                 "Outbox: delivery %s (%s) raised\n%s",
                 delivery.id,
@@ -283,6 +303,7 @@ class Outbox:
         async with self.db.transaction() as tx:
             await repo.mark_delivered(tx, delivery.id, self._clock.now())
         self.delivered += 1
+        self._metrics.outbox.labels("delivered").inc()
         return 1
 
     async def _failed(self, delivery: Delivery, reason: str, *, permanent: bool) -> None:
@@ -295,6 +316,7 @@ class Outbox:
                 await repo.retry_later(tx, delivery.id, now + backoff(delivery.attempts), reason)
         if give_up:
             self.failed += 1
+            self._metrics.outbox.labels("failed").inc()
             log.warning(
                 "Outbox: gave up on delivery %s (%s) after %d attempt(s): %s",
                 delivery.id,

@@ -11,7 +11,10 @@ from cogs.checkins._notifier import DiscordCheckinNotifier
 
 
 async def setup(bot: CircleBot) -> None:
-    messenger = DirectMessenger(bot, bot.resources.db, bot.resources.clock, bot.dm_min_gap)
+    resources = bot.resources
+    messenger = DirectMessenger(
+        bot, resources.db, resources.clock, bot.dm_min_gap, metrics=resources.metrics
+    )
     bot.resources.services.checkins.notifier = DiscordCheckinNotifier(bot, messenger)
     bot.add_dynamic_items(CheckInButton)
     bot.forms.add(CheckInModal)

@@ -68,7 +68,10 @@ async def run_due(bot: CircleBot) -> int:
 
 @asynccontextmanager
 async def open_stage(
-    directory: Path, clock: Clock | None = None, db_url: str | None = None
+    directory: Path,
+    clock: Clock | None = None,
+    db_url: str | None = None,
+    metrics_port: int | None = None,
 ) -> AsyncIterator[Stage]:
     """A local server and the real bot on a new database: SQLite in `directory`, or the
     PostgreSQL database at `db_url`."""
@@ -77,7 +80,9 @@ async def open_stage(
     clock = clock or FakeClock()
     async with strict_server() as server:
         try:
-            async with running_bot(server, db_path, clock=clock, db_url=db_url) as bot:
+            async with running_bot(
+                server, db_path, clock=clock, db_url=db_url, metrics_port=metrics_port
+            ) as bot:
                 await server.wait_until_connected()
                 yield Stage(server, bot, clock, db_path, db_url)
             assert_spec_clean(server)

@@ -222,12 +222,21 @@ async def test_a_write_that_gives_up_says_nothing_was_saved_and_nothing_is(
     assert await answers_of(world.bot, round_.id) == []  # told "nothing was saved": true
 
 
+@pytest.mark.parametrize("what", ["/ping", "the Check in form"])
 async def test_an_answer_too_late_for_discord_is_a_counted_warning(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: World, caplog: pytest.LogCaptureFixture, what: str
 ) -> None:
+    if what == "/ping":
+        action = world.sam.run("/ping", channel=world.channel, timeout=6)
+    else:
+        await circle_of(world, "Late form", [world.sam])
+        prompt = await opened_prompt(world, "Late form")
+        action = world.sam.click("Check in", message=prompt, timeout=6)
     before = world.bot.late_interactions
+    registry, late = world.bot.metrics.registry, ("circlekeeper_errors_total", {"kind": "late"})
+    late_counted = registry.get_sample_value(*late)
     hold = world.server.hold("POST /interactions/{interaction_id}/{token}/callback", stage="before")
-    ping = asyncio.create_task(world.sam.run("/ping", channel=world.channel, timeout=6))
+    ping = asyncio.create_task(action)
     await hold.wait_caught()
     await asyncio.sleep(world.server.interaction_deadline + 0.2)  # past Discord's 3 s
     hold.release()
@@ -235,6 +244,7 @@ async def test_an_answer_too_late_for_discord_is_a_counted_warning(
     assert ping.exception() is not None
     await world.server.wait_for(lambda: world.bot.late_interactions > before, timeout=5)
     assert world.bot.late_interactions == before + 1
+    assert registry.get_sample_value(*late) == (late_counted or 0) + 1  # on /metrics too
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("could not be answered" in r.getMessage() for r in caplog.records)
 

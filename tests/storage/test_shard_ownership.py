@@ -68,7 +68,7 @@ async def test_each_process_runs_only_its_servers_timers_and_shard_0_the_dm_ones
     )
     schedulers = []
     for shard in (0, 1):
-        scheduler = JobScheduler(db, clock, Ownership((shard,), 2))
+        scheduler = JobScheduler(db, clock, ownership=Ownership((shard,), 2))
 
         async def handler(job: StoredJob, shard: int = shard) -> None:
             ran.append((f"shard {shard}", job.job_id))
@@ -136,7 +136,7 @@ async def test_a_timer_left_claimed_by_a_dead_process_runs_again(db: Database) -
     await _store(db, job)  # again, now restarting shard 0 itself: its own dead lease is void
     async with db.transaction() as tx:
         assert await jobs_repo.claim(tx, job, shard0.label, clock.now(), clock.now() + JOB_LEASE)
-    restarted = JobScheduler(db, clock, shard0)
+    restarted = JobScheduler(db, clock, ownership=shard0)
     restarted.register("t", handler)
     await restarted.start()
     try:
@@ -209,7 +209,7 @@ async def test_a_shard_process_judges_departures_only_for_its_own_servers(
             await local_resources.add(tx, guild, LocalResource("Warmline", "call 555-0100"))
     shard0 = Ownership((0,), 2)
     privacy = PrivacyService(
-        db, cipher, FakeClock(START), JobScheduler(db, FakeClock(START), shard0)
+        db, cipher, FakeClock(START), JobScheduler(db, FakeClock(START), ownership=shard0)
     )
     assert await privacy.reconcile_guilds(set(), shard0) == [mine]  # its own server did leave
     async with db.read() as tx:

@@ -17,6 +17,15 @@ def test_defaults_without_any_variable() -> None:
     assert settings.db_path == Path("data/circlekeeper.db")
     assert settings.log_level == "INFO"
     assert settings.dev_guild_id is None
+    assert settings.metrics_port is None  # metrics off: nothing listens
+    assert settings.metrics_host == "127.0.0.1"
+
+
+def test_metrics_port_and_host_are_read() -> None:
+    settings = load_settings(
+        {"CIRCLEKEEPER_METRICS_PORT": "9464", "CIRCLEKEEPER_METRICS_HOST": "::1"}, env_file=None
+    )
+    assert (settings.metrics_port, settings.metrics_host) == (9464, "::1")
 
 
 def test_fixture_env_file_is_read_and_environment_wins() -> None:
@@ -39,6 +48,10 @@ def test_fixture_env_file_is_read_and_environment_wins() -> None:
         ("LOG_LEVEL", "loud"),
         ("CIRCLEKEEPER_DATA_KEY", "too-short"),
         ("DISCORD_TOKEN", "has spaces in it which tokens never do"),
+        ("CIRCLEKEEPER_METRICS_PORT", "0"),
+        ("CIRCLEKEEPER_METRICS_PORT", "65536"),
+        ("CIRCLEKEEPER_METRICS_PORT", "nine"),
+        ("CIRCLEKEEPER_METRICS_HOST", "metrics.example.org"),
     ],
 )
 def test_malformed_values_name_the_variable(variable: str, value: str) -> None:

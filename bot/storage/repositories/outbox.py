@@ -97,6 +97,13 @@ async def due(
     return [_delivery(r) for r in rows]
 
 
+async def pending_count(tx: Tx) -> int:
+    value = await tx.scalar(
+        "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL"
+    )
+    return int(value or 0)
+
+
 async def next_due_at(tx: Tx, ownership: Ownership | None = None) -> datetime | None:
     where = owned("guild_id", ownership or Ownership())
     value = await tx.scalar(
