@@ -118,3 +118,7 @@ class CircleBot(commands.Bot):
             await command_sync.record(tx, scope, digest, self.resources.clock.now())
         log.info("Synced %d command(s) to %s", len(synced), scope)
         return True
+
+
+class ShardedCircleBot(CircleBot, commands.AutoShardedBot):
+    """The same bot on discord.py's sharded client: one process, the shards it is given."""

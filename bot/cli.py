@@ -6,13 +6,14 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot import __version__
 from bot.errors import ConfigError
 from bot.logging_setup import configure_logging
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, load_settings, sharding
 from bot.storage.copy import CopyError
 from bot.storage.crypto import (
     TextCipher,
@@ -38,7 +39,15 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"circlekeeper {__version__}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="connect to Discord and serve the circles")
+    run = sub.add_parser("run", help="connect to Discord and serve the circles")
+    run.add_argument(
+        "--shards",
+        metavar="IDS",
+        help="the shards this process runs, e.g. 0-3 or 0,2 (other processes run the rest)",
+    )
+    run.add_argument(
+        "--shard-count", metavar="N", help="the total number of shards across all processes"
+    )
     sub.add_parser("check", help="validate settings, database and key; print what would run")
     sub.add_parser("migrate", help="apply pending database migrations and exit")
     backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
@@ -86,6 +95,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.startup import run
 
         settings.require_token()
+        if args.shards is not None or args.shard_count is not None:  # the flags win over .env
+            ownership = sharding(args.shards, args.shard_count, settings.db_url)
+            settings = replace(settings, ownership=ownership)
         await run(settings)
         return 0
     if args.command == "check":
@@ -126,6 +138,7 @@ async def _check(settings: Settings) -> int:
     print(f"  database     {settings.database_label} (schema {version}/{head}, key OK)")
     print(f"  REST         {settings.api_base}")
     print(f"  gateway      {settings.gateway_url}")
+    print(f"  shards       {settings.shard_label}")
     scope = f"server {settings.dev_guild_id}" if settings.dev_guild_id else "global"
     print(f"  commands     synced to {scope} when they change")
     print(f"  token        {'set' if settings.token else 'NOT SET (needed by `run`)'}")

@@ -8,14 +8,22 @@ fires at once, exactly once, and its handler sees how late it is (`job.run_at` v
 Handlers are registered per kind and must be idempotent with respect to their own
 domain state (a round opened for a slot is not opened again), because a crash between
 a handler finishing and its row being removed re-runs it at the next start.
+
+With several shard processes on one database, each arms only the timers of the servers it
+owns (`bot.sharding.Ownership`; DM-only timers belong to shard 0), and runs a timer only
+after claiming it in the database (`claimed_by`/`claimed_until`, a lease): two processes can
+never run one timer at once. A process that dies mid-job leaves its lease; the same shard
+set voids it when it starts again, anyone else waits for it to end. A periodic rescan arms
+timers another process stored for this process's servers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,6 +32,7 @@ from apscheduler.triggers.date import DateTrigger
 from bot.clock import Clock
 from bot.logging_setup import redacted_traceback
 from bot.metrics import Metrics
+from bot.sharding import Ownership
 from bot.storage.database import Database
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories.jobs import StoredJob
@@ -34,13 +43,29 @@ JobHandler = Callable[[StoredJob], Awaitable[None]]
 
 # A job APScheduler wakes late (event loop stalled, machine suspended) still runs within this.
 MISFIRE_GRACE_SECONDS = 6 * 3600
+# How long a claim on a running timer holds; handlers take well under a second.
+JOB_LEASE = timedelta(minutes=2)
+# How often stored timers are re-read: picks up timers another process stored for our servers.
+RESCAN_SECONDS = 60.0
+_RESCAN_ID = "__rescan__"
 
 
 class JobScheduler:
-    def __init__(self, db: Database, clock: Clock, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        metrics: Metrics | None = None,
+        ownership: Ownership | None = None,
+        *,
+        lease: timedelta = JOB_LEASE,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._metrics = metrics or Metrics()
+        self.ownership = ownership or Ownership()
+        self.owner = self.ownership.label  # stable across restarts of the same shard set
+        self._lease = lease
         self._handlers: dict[str, JobHandler] = {}
         self._running: set[str] = set()
         self._scheduler = AsyncIOScheduler(
@@ -65,11 +90,29 @@ class JobScheduler:
     async def start(self) -> int:
         """Start APScheduler (needs the running loop) and rebuild every stored job."""
         self._scheduler.start()
+        async with self._db.transaction() as tx:
+            released = await jobs_repo.release_claims(tx, self.owner)
+        if released:
+            log.info("Scheduler: %d job(s) interrupted by a restart will run again", released)
+        stored = await self.rescan()
+        if self.ownership.sharded:  # other processes may store timers for our servers
+            self._scheduler.add_job(
+                self.rescan,
+                "interval",
+                seconds=RESCAN_SECONDS,
+                id=_RESCAN_ID,
+                replace_existing=True,
+            )
+        log.info("Scheduler started with %d stored job(s) (%s)", stored, self.owner)
+        return stored
+
+    async def rescan(self) -> int:
+        """Arm every stored timer this process owns (start, and periodically)."""
         async with self._db.read() as tx:
-            stored = await jobs_repo.all_jobs(tx)
+            stored = await jobs_repo.all_jobs(tx, self.ownership)
         for job in stored:
-            self._arm(job)
-        log.info("Scheduler started with %d stored job(s)", len(stored))
+            if job.job_id not in self._running and self._scheduler.get_job(job.job_id) is None:
+                self._arm(job)
         return len(stored)
 
     async def shutdown(self) -> None:
@@ -79,9 +122,16 @@ class JobScheduler:
             await asyncio.sleep(0.01)
 
     async def schedule(
-        self, job_id: str, kind: str, run_at: datetime, payload: dict[str, Any] | None = None
+        self,
+        job_id: str,
+        kind: str,
+        run_at: datetime,
+        payload: dict[str, Any] | None = None,
+        *,
+        guild_id: int | None = None,
     ) -> StoredJob:
-        job = StoredJob(job_id, kind, run_at, payload or {})
+        """Store and arm a timer; `guild_id` is the server it is about (None: DM-only)."""
+        job = StoredJob(job_id, kind, run_at, payload or {}, guild_id)
         async with self._db.transaction() as tx:
             await jobs_repo.upsert(tx, job)
         self._arm(job)
@@ -100,13 +150,15 @@ class JobScheduler:
         """Stop waking for a job a service already deleted inside its own transaction."""
         self._disarm(job_id)
 
-    def _arm(self, job: StoredJob) -> None:
+    def _arm(self, job: StoredJob, at: datetime | None = None) -> None:
         if not self._scheduler.running:
             return  # start() arms everything stored
+        if not self.ownership.owns(job.guild_id):
+            return  # another shard process owns it (it finds it at its next rescan)
         now = self._clock.now()
         self._scheduler.add_job(
             self._fire,
-            DateTrigger(run_date=max(job.run_at, now)),
+            DateTrigger(run_date=max(at or job.run_at, now)),
             id=job.job_id,
             args=(job.job_id,),
             replace_existing=True,
@@ -119,7 +171,7 @@ class JobScheduler:
     async def run_due(self) -> int:
         """Run every stored job that is due by the clock; tests call this after moving time."""
         async with self._db.read() as tx:
-            due = await jobs_repo.due(tx, self._clock.now())
+            due = await jobs_repo.due(tx, self._clock.now(), self.ownership)
         count = 0
         for job in due:
             count += await self._fire(job.job_id)
@@ -134,7 +186,8 @@ class JobScheduler:
                 job = await jobs_repo.get(tx, job_id)
             if job is None:
                 return 0  # cancelled, or already run
-            if job.run_at > self._clock.now():
+            now = self._clock.now()
+            if job.run_at > now:
                 self._arm(job)  # woken early (another clock): wait for its time
                 return 0
             handler = self._handlers.get(job.kind)
@@ -143,11 +196,16 @@ class JobScheduler:
                     "No handler for job kind %s (job %s); leaving it stored", job.kind, job_id
                 )
                 return 0
+            async with self._db.transaction() as tx:
+                claimed = await jobs_repo.claim(tx, job, self.owner, now, now + self._lease)
+            if claimed is None:
+                await self._after_lost_claim(job_id)
+                return 0
             self._metrics.scheduler_lag.observe(
                 max((self._clock.now() - job.run_at).total_seconds(), 0.0)
             )
             try:
-                await handler(job)
+                await handler(claimed)
             except Exception as error:
                 self._metrics.error("job")
                 log.error(
@@ -156,6 +214,10 @@ class JobScheduler:
                     job.kind,
                     redacted_traceback(error),
                 )
+                # Give the claim back; if the database is down too, the lease simply ends.
+                with contextlib.suppress(Exception):
+                    async with self._db.transaction() as tx:
+                        await jobs_repo.unclaim(tx, job_id, self.owner)
                 return 0
             async with self._db.transaction() as tx:
                 await jobs_repo.delete_if_unchanged(tx, job)
@@ -163,3 +225,11 @@ class JobScheduler:
             return 1
         finally:
             self._running.discard(job_id)
+
+    async def _after_lost_claim(self, job_id: str) -> None:
+        """Another process holds this timer: look again when its lease ends (it is gone by
+        then if that process finished it)."""
+        async with self._db.read() as tx:
+            job = await jobs_repo.get(tx, job_id)
+        if job is not None and job.claimed_until is not None:
+            self._arm(job, at=job.claimed_until + timedelta(seconds=1))

@@ -13,7 +13,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +21,7 @@ from dotenv import dotenv_values
 
 from bot.endpoints import DISCORD_API_BASE, DISCORD_GATEWAY_URL
 from bot.errors import ConfigError
+from bot.sharding import Ownership, format_shards, parse_shards
 
 DEFAULT_DB_PATH = Path("data/circlekeeper.db")
 DEFAULT_METRICS_HOST = "127.0.0.1"  # loopback: the endpoint is not on the network unless asked
@@ -41,6 +42,12 @@ class Settings:
     db_url: str | None = None  # a postgresql:// URL; None = the SQLite file at db_path
     metrics_port: int | None = None  # /metrics and /healthz; None = off (tests pass 0: any free)
     metrics_host: str = DEFAULT_METRICS_HOST
+    # the shards this process runs; default: unsharded
+    ownership: Ownership = field(default_factory=Ownership)
+
+    @property
+    def shard_label(self) -> str:
+        return "unsharded" if not self.ownership.sharded else self.ownership.label
 
     @property
     def database(self) -> str | Path:
@@ -74,7 +81,8 @@ class Settings:
             f"Settings(api_base={self.api_base!r}, gateway_url={self.gateway_url!r}, "
             f"dev_guild_id={self.dev_guild_id!r}, database={self.database_label!r}, "
             f"log_level={self.log_level!r}, metrics_port={self.metrics_port!r}, "
-            f"metrics_host={self.metrics_host!r}, token={'set' if self.token else 'unset'}, "
+            f"metrics_host={self.metrics_host!r}, shards={self.shard_label!r}, "
+            f"token={'set' if self.token else 'unset'}, "
             f"data_key={'set' if self.data_key else 'unset'})"
         )
 
@@ -94,6 +102,7 @@ def load_settings(
             return None
         return raw.strip()
 
+    db_raw = get("CIRCLEKEEPER_DB")
     return Settings(
         token=_token(get("DISCORD_TOKEN")),
         api_base=_url(
@@ -109,7 +118,43 @@ def load_settings(
         log_level=_log_level(get("LOG_LEVEL")),
         metrics_port=_metrics_port(get("CIRCLEKEEPER_METRICS_PORT")),
         metrics_host=_metrics_host(get("CIRCLEKEEPER_METRICS_HOST")),
+        ownership=sharding(
+            get("CIRCLEKEEPER_SHARDS"), get("CIRCLEKEEPER_SHARD_COUNT"), _db_url(db_raw)
+        ),
     )
+
+
+def sharding(shards: str | None, shard_count: str | None, db_url: str | None) -> Ownership:
+    """The shards this process runs (`--shards 0-3 --shard-count 8`, or
+    CIRCLEKEEPER_SHARDS / CIRCLEKEEPER_SHARD_COUNT). A count alone runs every shard here.
+
+    Several shard processes share one database, so a partial shard set needs PostgreSQL:
+    SQLite is one process's embedded store (its write lock is per process), so it is refused
+    there rather than left to corrupt timing between processes."""
+    if shards is None and shard_count is None:
+        return Ownership()
+    example = "--shards 0-3 --shard-count 8 (CIRCLEKEEPER_SHARDS=0-3, CIRCLEKEEPER_SHARD_COUNT=8)"
+    if shard_count is None or not shard_count.isdigit() or int(shard_count) < 1:
+        raise ConfigError(
+            "CIRCLEKEEPER_SHARD_COUNT",
+            "must be the total number of shards (a whole number ≥ 1) whenever shards are set",
+            example,
+        )
+    count = int(shard_count)
+    try:
+        ids = parse_shards(shards) if shards is not None else tuple(range(count))
+        ownership = Ownership(ids, count)
+    except ValueError as error:
+        raise ConfigError("CIRCLEKEEPER_SHARDS", str(error), example) from None
+    if db_url is None and not ownership.everything:
+        raise ConfigError(
+            "CIRCLEKEEPER_SHARDS",
+            f"runs {format_shards(ids)} of {count} shards, so other processes run the rest; "
+            "shard processes share a PostgreSQL database, SQLite serves one process",
+            "CIRCLEKEEPER_DB=postgresql://circlekeeper:secret@localhost:5432/circlekeeper, "
+            f"or run every shard in one process: --shard-count {count}",
+        )
+    return ownership
 
 
 def _token(raw: str | None) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.app import CircleBot
+from bot.app import CircleBot, ShardedCircleBot
 from bot.clock import Clock, SystemClock
 from bot.endpoints import apply_endpoints
 from bot.metrics import Metrics
@@ -54,7 +54,7 @@ def build_services(
     metrics: Metrics | None = None,
 ) -> Services:
     safety = SafetyNet(db, static.screener)
-    outbox = Outbox(db, clock, metrics)
+    outbox = Outbox(db, clock, metrics, jobs.ownership)  # the same servers as the timers
     return Services(
         outbox=outbox,
         privacy=PrivacyService(db, cipher, clock, jobs),
@@ -74,7 +74,7 @@ async def open_resources(
     db, cipher = await open_database(settings)
     try:
         metrics = Metrics()
-        jobs = JobScheduler(db, clock, metrics)
+        jobs = JobScheduler(db, clock, metrics, settings.ownership)
         services = build_services(db, cipher, clock, jobs, static, metrics)
         yield Resources(settings, db, cipher, clock, jobs, static, services, metrics)
     finally:
@@ -82,8 +82,17 @@ async def open_resources(
 
 
 def create_bot(resources: Resources, **options: Any) -> CircleBot:
+    """The bot; with shards set, discord.py's sharded client running exactly those shards."""
     apply_endpoints(resources.settings.api_base, resources.settings.gateway_url)
     options.setdefault("http_trace", resources.metrics.trace_config())  # 429s, answer latency
+    ownership = resources.settings.ownership
+    if ownership.shard_ids is not None:
+        return ShardedCircleBot(
+            resources,
+            shard_ids=list(ownership.shard_ids),
+            shard_count=ownership.shard_count,
+            **options,
+        )
     return CircleBot(resources, **options)
 
 

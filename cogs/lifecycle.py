@@ -19,8 +19,12 @@ class Lifecycle(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        """Servers that removed the bot while it was down are purged like live removals."""
-        await self.privacy.reconcile_guilds({guild.id for guild in self.bot.guilds})
+        """Servers that removed the bot while it was down are purged like live removals.
+
+        Only servers of this process's shards: the others are not in `bot.guilds` here."""
+        await self.privacy.reconcile_guilds(
+            {guild.id for guild in self.bot.guilds}, self.bot.resources.jobs.ownership
+        )
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:

@@ -23,6 +23,7 @@ from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import dm_status, local_resources
 from bot.storage.repositories import guilds as guilds_repo
+from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories import outbox as outbox_repo
 
 SEEDED_AT = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
@@ -96,6 +97,12 @@ GUILD_RECIPES: dict[str, GuildRecipe] = {
     ),
     "local_resources": lambda tx, guild: local_resources.add(
         tx, guild, LocalResource(f"Warmline {guild}", "call 555-0100")
+    ),
+    "scheduled_jobs": lambda tx, guild: jobs_repo.upsert(
+        tx,
+        jobs_repo.StoredJob(
+            f"seeded:{guild}", "seeded", SEEDED_AT + timedelta(days=30), {}, guild_id=guild
+        ),
     ),
 }
 PARENTS = ("circles", "rounds")

@@ -175,6 +175,7 @@ class CheckinService:
             OPEN,
             schedule.next_open_after(self._clock.now()),
             {"circle_id": circle.id},
+            circle.guild_id,
         )
         async with (
             self._db.transaction() as tx
@@ -236,9 +237,19 @@ class CheckinService:
             )
             # Stored with the round: a round can never exist without its close timer.
             timers = [
-                StoredJob(f"{CLOSE}:{round_.id}", CLOSE, round_.closes_at, {"round_id": round_.id}),
                 StoredJob(
-                    f"{REMIND}:{round_.id}", REMIND, remind_at(round_), {"round_id": round_.id}
+                    f"{CLOSE}:{round_.id}",
+                    CLOSE,
+                    round_.closes_at,
+                    {"round_id": round_.id},
+                    circle.guild_id,
+                ),
+                StoredJob(
+                    f"{REMIND}:{round_.id}",
+                    REMIND,
+                    remind_at(round_),
+                    {"round_id": round_.id},
+                    circle.guild_id,
                 ),
             ]
             for job in timers:
@@ -290,7 +301,9 @@ class CheckinService:
                 slot_at,
             )
         next_at = circle.schedule.next_open_after(max(now, slot_at))
-        await self._jobs.schedule(f"{OPEN}:{circle.id}", OPEN, next_at, {"circle_id": circle.id})
+        await self._jobs.schedule(
+            f"{OPEN}:{circle.id}", OPEN, next_at, {"circle_id": circle.id}, guild_id=circle.guild_id
+        )
 
     # -- answering
 

@@ -28,6 +28,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.logging_setup import redacted_traceback
 from bot.metrics import Metrics
+from bot.sharding import Ownership
 from bot.storage.database import Database
 from bot.storage.repositories import outbox as repo
 from bot.storage.repositories.outbox import Delivery
@@ -94,13 +95,22 @@ Handler = Callable[[DeliveryRun], Awaitable[None]]
 
 
 class Outbox:
-    def __init__(self, db: Database, clock: Clock, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        metrics: Metrics | None = None,
+        ownership: Ownership | None = None,
+    ) -> None:
         self.db = db
         self._clock = clock
         self._metrics = metrics or Metrics()
+        # With shard processes, each delivers only its servers' rows (DM rows: shard 0).
+        self.ownership = ownership or Ownership()
         self._handlers: dict[str, Handler] = {}
         self._kicked = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
         self._in_flight: set[int] = set()
         self._finished: dict[int, asyncio.Event] = {}
         self._lanes = asyncio.Semaphore(LANES)
@@ -115,16 +125,19 @@ class Outbox:
     # -- lifecycle
 
     async def start(self) -> None:
-        """Leases of a process that died are void; deliver everything pending."""
-        if self._task is not None:
-            return
+        """Leases of this process's previous run (it died) are void; deliver what is pending.
+
+        Only rows of servers this process owns: another shard process's leases are its own."""
+        if self._task is not None or self._stopped:
+            return  # running, or the bot closed (a late READY must not start a stray worker)
         async with self.db.transaction() as tx:
-            released = await repo.release_claims(tx)
+            released = await repo.release_claims(tx, self.ownership)
         if released:
             log.info("Outbox: %d delivery(ies) interrupted by a restart will run again", released)
         self._task = asyncio.create_task(self._loop(), name="outbox")
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -191,7 +204,7 @@ class Outbox:
     async def _idle_seconds(self) -> float:
         """Until the next retry falls due, within [0.5 s, POLL_SECONDS]."""
         async with self.db.read() as tx:
-            next_at = await repo.next_due_at(tx)
+            next_at = await repo.next_due_at(tx, self.ownership)
         if next_at is None:
             return POLL_SECONDS
         wait = (next_at - self._clock.now()).total_seconds()
@@ -204,7 +217,11 @@ class Outbox:
             self._kicked.clear()
             now = self._clock.now()
             async with self.db.read() as tx:
-                due = [d for d in await repo.due(tx, now) if d.id not in self._in_flight]
+                due = [
+                    d
+                    for d in await repo.due(tx, now, ownership=self.ownership)
+                    if d.id not in self._in_flight
+                ]
             if not due:
                 break
             lanes: dict[int | None, list[Delivery]] = {}
@@ -228,7 +245,7 @@ class Outbox:
         while True:
             total += await self.run_pending()
             async with self.db.read() as tx:
-                due = await repo.due(tx, self._clock.now(), limit=1)
+                due = await repo.due(tx, self._clock.now(), limit=1, ownership=self.ownership)
             if not due and not self._in_flight:
                 return total
             await asyncio.sleep(0.01)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.scheduling import JobScheduler
+from bot.sharding import Ownership
 from bot.storage import member_data
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Database
@@ -60,13 +61,19 @@ class PrivacyService:
             PURGE_JOB_KIND,
             now + GUILD_DATA_GRACE,
             {"guild_id": guild_id},
+            guild_id=guild_id,
         )
 
-    async def reconcile_guilds(self, present: set[int]) -> list[int]:
+    async def reconcile_guilds(
+        self, present: set[int], ownership: Ownership | None = None
+    ) -> list[int]:
         """At startup: servers with stored data that the bot is no longer in (removed while
-        it was down) get the same purge as a removal seen live. Returns those scheduled."""
+        it was down) get the same purge as a removal seen live. Returns those scheduled.
+
+        A shard process sees only its own servers, so it judges only those (`ownership`)."""
+        owns = (ownership or Ownership()).owns_guild
         async with self._db.read() as tx:
-            known = await member_data.known_guild_ids(tx)
+            known = {g for g in await member_data.known_guild_ids(tx) if owns(g)}
             departed = {g for g in known if await guilds_repo.has_departed(tx, g)}
         gone = sorted(known - present - departed)
         for guild_id in gone:

@@ -87,6 +87,7 @@ GUILD_TABLES: tuple[GuildTable, ...] = (
     GuildTable("circles"),
     GuildTable("local_resources"),
     GuildTable("guild_settings"),
+    GuildTable("scheduled_jobs"),  # its timers: nothing runs for a purged server
 )
 
 # Tables with a member-id column that hold no member data (explained here, checked by a test).

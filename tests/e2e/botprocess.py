@@ -39,9 +39,26 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 class BotProcess:
     """One bot installation (database + key) that can be started, killed and started again."""
 
-    def __init__(self, server: LocalDiscord, db_path: Path, data_key: str | None = None) -> None:
+    def __init__(
+        self,
+        server: LocalDiscord,
+        db_path: Path,
+        data_key: str | None = None,
+        *,
+        database_url: str | None = None,
+        shards: str | None = None,
+        shard_count: int | None = None,
+    ) -> None:
+        """`database_url` (PostgreSQL) replaces the SQLite file (`db_path`'s folder stays the
+        working directory); `shards`/`shard_count` become `run --shards … --shard-count …`."""
         self.server = server
         self.db_path = db_path
+        self.database_url = database_url
+        self.run_args = ["run"]
+        if shards is not None:
+            self.run_args += ["--shards", shards]
+        if shard_count is not None:
+            self.run_args += ["--shard-count", str(shard_count)]
         self.data_key = data_key or Fernet.generate_key().decode()
         self.lines: list[str] = []  # everything the bot logged, across starts
         self.starts = 0
@@ -63,7 +80,7 @@ class BotProcess:
             DISCORD_TOKEN=self.server.token,
             DISCORD_API_BASE=self.server.api_base,
             DISCORD_GATEWAY_URL=self.server.gateway_url,
-            CIRCLEKEEPER_DB=str(self.db_path),
+            CIRCLEKEEPER_DB=self.database_url or str(self.db_path),
             CIRCLEKEEPER_DATA_KEY=self.data_key,
             LOG_LEVEL="INFO",
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
@@ -80,7 +97,7 @@ class BotProcess:
             sys.executable,
             "-m",
             "bot",
-            "run",
+            *self.run_args,
             cwd=self.db_path.parent,  # no stray .env of the developer's is read
             env=self.environment(),
             stdin=asyncio.subprocess.DEVNULL,

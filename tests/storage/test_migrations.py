@@ -106,3 +106,45 @@ def test_placeholders_are_numbered_for_postgresql() -> None:
     assert to_numbered("SELECT 1 WHERE a = ? AND b IN (?, ?)") == (
         "SELECT 1 WHERE a = $1 AND b IN ($2, $3)"
     )
+
+
+async def test_stored_timers_learn_their_server_when_shard_routing_arrives(tmp_path: Path) -> None:
+    """Revision 0006 routes existing timers by the circle, round or server they are about."""
+    path = tmp_path / "timers.db"
+    conn = sqlite3.connect(path)
+    for script in sorted(PRE_ALEMBIC.glob("*.sql")):
+        conn.executescript(script.read_text())
+    conn.execute("PRAGMA user_version = 5")
+    at = "2026-11-21T19:00:00.000000Z"
+    conn.execute(
+        "INSERT INTO circles (id, guild_id, name, channel_id, created_at) "
+        "VALUES (7, 1001, 'c', 5, ?)",
+        (at,),
+    )
+    conn.execute(
+        "INSERT INTO rounds (id, circle_id, guild_id, slot, prompt, channel_id, opened_at, "
+        "closes_at) VALUES (9, 7, 1001, 's', 'p', 5, ?, ?)",
+        (at, at),
+    )
+    jobs = {
+        "checkin-open:7": '{"circle_id": 7}',
+        "checkin-close:9": '{"round_id": 9}',
+        "purge-guild:2002": '{"guild_id": 2002}',
+        "other": "{}",
+    }
+    conn.executemany(
+        "INSERT INTO scheduled_jobs (job_id, kind, run_at, payload) VALUES (?, 'k', ?, ?)",
+        [(job_id, at, payload) for job_id, payload in jobs.items()],
+    )
+    conn.commit()
+    conn.close()
+    async with await SqliteDatabase.connect(path) as db:
+        await db.migrate()
+        async with db.read() as tx:
+            rows = await tx.fetchall("SELECT job_id, guild_id, claimed_by FROM scheduled_jobs")
+    assert {r["job_id"]: (r["guild_id"], r["claimed_by"]) for r in rows} == {
+        "checkin-open:7": (1001, None),
+        "checkin-close:9": (1001, None),
+        "purge-guild:2002": (2002, None),
+        "other": (None, None),
+    }

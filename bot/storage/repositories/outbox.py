@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.sharding import Ownership
 from bot.storage.database import Tx
+from bot.storage.ownership import owned
 from bot.timeutil import from_db, to_db
 
 
@@ -81,11 +83,15 @@ async def by_key(tx: Tx, dedupe_key: str) -> Delivery | None:
     return None if row is None else _delivery(row)
 
 
-async def due(tx: Tx, now: datetime, limit: int = 200) -> list[Delivery]:
-    """Pending deliveries whose time has come and that no worker holds, oldest first."""
+async def due(
+    tx: Tx, now: datetime, limit: int = 200, *, ownership: Ownership | None = None
+) -> list[Delivery]:
+    """Pending deliveries whose time has come and that no worker holds, oldest first
+    (only those of the servers `ownership` covers, when given)."""
+    where = owned("guild_id", ownership or Ownership())
     rows = await tx.fetchall(
         "SELECT * FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= ? "
-        "AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?",
+        f"AND (claimed_until IS NULL OR claimed_until < ?) AND {where} ORDER BY id LIMIT ?",
         (to_db(now), to_db(now), limit),
     )
     return [_delivery(r) for r in rows]
@@ -98,9 +104,11 @@ async def pending_count(tx: Tx) -> int:
     return int(value or 0)
 
 
-async def next_due_at(tx: Tx) -> datetime | None:
+async def next_due_at(tx: Tx, ownership: Ownership | None = None) -> datetime | None:
+    where = owned("guild_id", ownership or Ownership())
     value = await tx.scalar(
-        "SELECT MIN(next_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL"
+        "SELECT MIN(next_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL "
+        f"AND {where}"
     )
     return None if value is None else from_db(value)
 
@@ -118,11 +126,14 @@ async def claim(tx: Tx, delivery_id: int, now: datetime, until: datetime) -> boo
     )
 
 
-async def release_claims(tx: Tx) -> int:
-    """At start: leases held by a process that died no longer hold anything."""
+async def release_claims(tx: Tx, ownership: Ownership | None = None) -> int:
+    """At start: leases held by this process's previous run (it died) no longer hold
+    anything. With shard processes, only rows of the servers `ownership` covers: the
+    others belong to processes that are still running."""
+    where = owned("guild_id", ownership or Ownership())
     return await tx.execute(
         "UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL "
-        "AND delivered_at IS NULL"
+        f"AND delivered_at IS NULL AND {where}"
     )
 
 
