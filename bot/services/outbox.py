@@ -184,10 +184,12 @@ class Outbox:
     # -- the worker
 
     async def _loop(self) -> None:
-        while True:
+        while not self.db.closed:  # a closed database ends the worker (the bot is stopping)
             try:
                 await self.run_pending()
             except Exception as error:  # the worker must outlive any one bad pass
+                if self.db.closed:
+                    break
                 log.error("Outbox pass failed\n%s", redacted_traceback(error))
             try:
                 idle = await self._idle_seconds()

@@ -209,6 +209,7 @@ class Database:
 
     dialect: str
     label: str  # what to call it in messages (a path, or a URL without its password)
+    closed: bool = False  # set by close(): background workers stop rather than spin on it
 
     @classmethod
     async def open(cls, target: str | Path) -> Database:
@@ -310,6 +311,7 @@ class SqliteDatabase(Database):
         return cls(conn, path, reader)
 
     async def close(self) -> None:
+        self.closed = True
         async with self._lock:
             if self._reader is not self._conn:
                 async with self._read_lock:
@@ -419,6 +421,7 @@ class PostgresDatabase(Database):
         return cls(pool, url)
 
     async def close(self) -> None:
+        self.closed = True
         await self._pool.close()
 
     @asynccontextmanager
