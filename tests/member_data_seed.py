@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.domain import talking_piece
 from bot.domain.checkins import Visibility
 from bot.domain.circles import Circle, Round
 from bot.domain.crisis import LocalResource
@@ -25,6 +26,7 @@ from bot.storage.repositories import dm_status, local_resources
 from bot.storage.repositories import guilds as guilds_repo
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories import outbox as outbox_repo
+from bot.storage.repositories import talking_piece as talk_repo
 
 SEEDED_AT = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
 
@@ -65,6 +67,22 @@ async def _checkin(tx: Tx, cipher: TextCipher, seed: GuildSeed, user_id: int) ->
     )
 
 
+async def _talk_gathering(tx: Tx, guild_id: int) -> None:
+    [name] = await circles_repo.names(tx, guild_id, "")
+    circle = await circles_repo.by_name(tx, guild_id, name)
+    assert circle is not None
+    start = talking_piece.start(talking_piece.Options(), 1, SEEDED_AT)
+    await talk_repo.create(tx, guild_id, circle.id, circle.channel_id, start)
+
+
+async def _talk_airtime(tx: Tx, seed: GuildSeed, user_id: int) -> None:
+    gathering = await talk_repo.live_in_channel(tx, seed.circle.channel_id)
+    assert gathering is not None, "seed_guild writes a gathering first"
+    await talk_repo.record_airtime(
+        tx, gathering.id, seed.guild_id, {user_id: (1, timedelta(minutes=3))}
+    )
+
+
 MEMBER_RECIPES: dict[str, MemberRecipe] = {
     "reminders_sent": lambda tx, _c, seed, user: checkins_repo.claim_reminder(
         tx, seed.round.id, user
@@ -87,6 +105,10 @@ MEMBER_RECIPES: dict[str, MemberRecipe] = {
         guild_id=seed.guild_id,
         user_id=user,
     ),
+    "talk_airtime": lambda tx, _c, seed, user: _talk_airtime(tx, seed, user),
+    "talk_mutes": lambda tx, _c, seed, user: talk_repo.note_muted(
+        tx, seed.guild_id, user, 0, SEEDED_AT
+    ),
 }
 
 # Tables of a guild with no member column. Circles and rounds are written first by
@@ -104,6 +126,7 @@ GUILD_RECIPES: dict[str, GuildRecipe] = {
             f"seeded:{guild}", "seeded", SEEDED_AT + timedelta(days=30), {}, guild_id=guild
         ),
     ),
+    "talk_gatherings": lambda tx, guild: _talk_gathering(tx, guild),
 }
 PARENTS = ("circles", "rounds")
 

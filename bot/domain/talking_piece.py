@@ -554,3 +554,25 @@ def _advance(g: Gathering, now: datetime) -> Gathering:
         paused_left=share if g.paused and share is not None else g.paused_left,
         hands=tuple(h for h in g.hands if h.member_id != holder),
     )
+
+
+def anonymized(g: Gathering) -> Gathering:
+    """An ended gathering as kept: who was who replaced by numbers, names gone.
+
+    The closing line (how many spoke, passed, how long) still reads the same; each member's
+    airtime is stored apart, where the data-rights registry finds it."""
+    alias: dict[int, int] = {}
+
+    def a(member_id: int) -> int:
+        return alias.setdefault(member_id, len(alias) + 1)
+
+    return replace(
+        g,
+        facilitator_id=0,
+        seats=tuple(Seat(a(s.member_id), "") for s in g.seats),
+        queue=(),
+        holder=None,
+        hands=(),
+        passed=(),
+        turns=tuple(replace(t, member_id=a(t.member_id)) for t in g.turns),
+    )

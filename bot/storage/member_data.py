@@ -76,6 +76,17 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
         ("user_id",),
         "that the bot could not DM you, so it does not retry (Discord counts failed DMs)",
     ),
+    MemberTable(
+        "talk_airtime",
+        ("user_id",),
+        "turns you took and minutes you held the talking piece in each ended gathering "
+        "(never anything said)",
+    ),
+    MemberTable(
+        "talk_mutes",
+        ("user_id",),
+        "that the bot server-muted you in voice for a talking-piece round, so it unmutes you",
+    ),
 )
 
 GUILD_TABLES: tuple[GuildTable, ...] = (
@@ -88,6 +99,9 @@ GUILD_TABLES: tuple[GuildTable, ...] = (
     GuildTable("local_resources"),
     GuildTable("guild_settings"),
     GuildTable("scheduled_jobs"),  # its timers: nothing runs for a purged server
+    GuildTable("talk_airtime"),
+    GuildTable("talk_mutes"),
+    GuildTable("talk_gatherings"),
 )
 
 # Tables with a member-id column that hold no member data (explained here, checked by a test).
