@@ -13,6 +13,7 @@ from bot.services.crisis import CrisisService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
 from bot.services.safety import SafetyNet
+from bot.services.talking_piece import TalkService
 from bot.settings import Settings
 from bot.static_data import StaticData
 from bot.storage.crypto import TextCipher
@@ -27,6 +28,7 @@ class Services:
     safety: SafetyNet
     circles: CircleService
     checkins: CheckinService
+    talk: TalkService
 
 
 @dataclass(frozen=True)

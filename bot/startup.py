@@ -23,6 +23,7 @@ from bot.services.crisis import CrisisService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
 from bot.services.safety import SafetyNet
+from bot.services.talking_piece import TalkService
 from bot.settings import Settings
 from bot.static_data import StaticData, load_static_data
 from bot.storage.crypto import TextCipher, load_or_create_key
@@ -62,6 +63,7 @@ def build_services(
         safety=safety,
         circles=CircleService(db, clock),
         checkins=CheckinService(db, cipher, clock, jobs, outbox, safety, static.prompts),
+        talk=TalkService(db, clock, jobs, outbox),
     )
 
 

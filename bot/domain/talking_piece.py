@@ -205,15 +205,31 @@ def closing(g: Gathering) -> Closing:
 # -- options, validated
 
 
+def _minutes(text: str | float | None) -> float | None:
+    """ "3", "2.5", "3m", "3 min", "90s" as minutes; NaN when it is none of those."""
+    if text is None or isinstance(text, float | int):
+        return text
+    cleaned = text.strip().lower().replace(",", ".")
+    factor = 1.0
+    for suffix, scale in (("minutes", 1.0), ("min", 1.0), ("m", 1.0), ("s", 1 / 60)):
+        if cleaned.endswith(suffix):
+            cleaned, factor = cleaned.removesuffix(suffix).strip(), scale
+            break
+    try:
+        return float(cleaned) * factor
+    except ValueError:
+        return float("nan")
+
+
 def parse_options(
     mode: str | None,
-    minutes: float | None,
+    minutes: str | float | None,
     order: str | None,
     *,
     on_timeout: str | None = None,
     then: str | None = None,
     progressive: bool = False,
-    gather_minutes: float | None = None,
+    gather_minutes: str | float | None = None,
 ) -> Options:
     """Options as typed on `/facilitate talk start`; a refusal with an example otherwise."""
     example = "/facilitate talk start mode:round minutes:3 order:join"
@@ -233,12 +249,13 @@ def parse_options(
             "/facilitate talk start mode:stack",
         )
     share = None
-    if minutes is not None:
-        if not 0.5 <= minutes <= MAX_SHARE_MINUTES:
+    share_minutes, gather = _minutes(minutes), _minutes(gather_minutes)
+    if share_minutes is not None:
+        if not 0.5 <= share_minutes <= MAX_SHARE_MINUTES:  # (NaN is never in range)
             raise ValidationError(
                 f"minutes is each share's length, from 0.5 to {MAX_SHARE_MINUTES}.", example
             )
-        share = timedelta(minutes=minutes)
+        share = timedelta(minutes=share_minutes)
     try:
         chosen_timeout = OnTimeout((on_timeout or OnTimeout.NEXT).strip().lower())
     except ValueError:
@@ -258,14 +275,14 @@ def parse_options(
             "/facilitate talk start mode:round then:floor",
         )
     gather_for = None
-    if gather_minutes is not None:
-        if not 0.5 <= gather_minutes <= MAX_GATHER_MINUTES:
+    if gather is not None:
+        if not 0.5 <= gather <= MAX_GATHER_MINUTES:
             raise ValidationError(
                 f"gather_minutes is how long the Join button stays up before the round begins by "
                 f"itself, from 0.5 to {MAX_GATHER_MINUTES}.",
                 "/facilitate talk start gather_minutes:5",
             )
-        gather_for = timedelta(minutes=gather_minutes)
+        gather_for = timedelta(minutes=gather)
     return Options(
         mode=chosen_mode,
         order=chosen_order,

@@ -371,10 +371,10 @@ class Reply:
             inter.activity.clear()
             if cond():
                 break
-            try:
-                await asyncio.wait_for(inter.activity.wait(), remaining)
+            try:  # woken by activity, or soon anyway: a condition may depend on quiet time
+                await asyncio.wait_for(inter.activity.wait(), min(remaining, 0.05))
             except TimeoutError:
-                return cond()
+                continue
         return True
 
     async def wait(self, timeout: float) -> Reply:  # noqa: ASYNC109

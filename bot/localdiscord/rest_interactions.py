@@ -145,7 +145,8 @@ async def callback(request: web.Request) -> web.Response:
     elif ctype == DEFERRED_UPDATE:
         if inter.source_message is None:
             raise ApiError(400, 40043, "This interaction type does not support this callback")
-        inter.callback_type = ctype
+        # As in Discord, @original is then the message whose component was used.
+        inter.callback_type, inter.original = ctype, inter.source_message
         server.record(Event("ack", "bot", where, target=who, content="(acknowledged)"))
     elif ctype == AUTOCOMPLETE:
         choices = data.get("choices") or []

@@ -42,6 +42,7 @@ SURFACE = {
         "crisis remove",
         "crisis list",
         "crisis alerts",
+        "talk start",
     },
 }
 OLD_NAMES = [

@@ -166,6 +166,8 @@ def test_a_latecomer_joins_the_end_of_the_round() -> None:
         ({"order": "height"}, "order is join"),
         ({"minutes": 0.1}, "minutes is each share"),
         ({"minutes": 61}, "minutes is each share"),
+        ({"minutes": "three"}, "minutes is each share"),
+        ({"minutes": "2h"}, "minutes is each share"),
         ({"mode": "stack", "order": "shuffled"}, "order is join or members"),
         ({"on_timeout": "soon"}, "when_time_is_up is next"),
         ({"then": "party"}, "then is end or floor"),
@@ -183,7 +185,7 @@ def test_bad_options_are_refused_with_an_example(kwargs: dict[str, object], refu
 
 def test_options_parse() -> None:
     options = tp.parse_options(
-        "Stack", 2.5, "members", on_timeout="wait", progressive=True, gather_minutes=5
+        "Stack", "2.5 min", "members", on_timeout="wait", progressive=True, gather_minutes=5
     )
     assert options == Options(
         Mode.STACK,
@@ -194,6 +196,12 @@ def test_options_parse() -> None:
         True,
         timedelta(minutes=5),
     )
+
+
+@pytest.mark.parametrize(("typed", "seconds"), [("3", 180), ("90s", 90), ("1,5m", 90), (2, 120)])
+def test_share_lengths_as_typed(typed: str | float, seconds: int) -> None:
+    share = tp.parse_options(None, typed, None).share
+    assert share == timedelta(seconds=seconds)
 
 
 def test_the_gathering_time_begins_the_round_once() -> None:
