@@ -1,0 +1,66 @@
+"""A restart mid-round: same holder, same deadline, the board's buttons still work, and a
+deadline that passed while the bot was down moves the piece exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import discord.gateway
+import discord.http
+
+from bot.clock import FakeClock
+from bot.domain.talking_piece import TurnEnd
+from bot.sandbox.harness import running_bot
+from tests.e2e.strict import assert_spec_clean, strict_server
+from tests.e2e.talk_helpers import board_settled, circle_with, live_id, start, state, until
+
+
+async def test_a_restart_mid_round_keeps_the_piece_and_its_deadline(
+    tmp_path: Path, database_target: str | Path
+) -> None:
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    db_path = tmp_path / "talk.db"
+    db_url = database_target if isinstance(database_target, str) else None
+    clock = FakeClock()
+    try:
+        async with strict_server() as server:
+            guild = server.create_guild("Sandbox")
+            ada = guild.add_member("Ada", manage_guild=True)
+            sam, kai, noor = (guild.add_member(n) for n in ("Sam", "Kai", "Noor"))
+            channel = guild.create_text_channel("circle")
+
+            async with running_bot(server, db_path, clock=clock, db_url=db_url) as first:
+                await circle_with(first, guild.id, channel, "Restart", [sam, kai, noor], ada)
+                board = await start(ada, channel, minutes="3", order="members")
+                gid = await live_id(first, channel)
+                await ada.click("Begin", message=board)
+                before = await until(first, gid, lambda g: g.holder == sam.id)
+                await board_settled(first, gid)
+
+            clock.advance(timedelta(minutes=1))
+            async with running_bot(server, db_path, clock=clock, db_url=db_url) as second:
+                after = await state(second, gid)
+                assert (after.holder, after.deadline, after.turn) == (
+                    before.holder,
+                    before.deadline,
+                    before.turn,
+                )
+                # the same message's Done button, pressed after the restart, works
+                await sam.click("Done", message=board)
+                moved = await until(second, gid, lambda g: g.holder == kai.id)
+                assert moved.deadline == clock.now() + timedelta(minutes=3)
+                await board_settled(second, gid)
+                assert f"Holding the piece:** {kai.mention}" in board.text
+
+            clock.advance(timedelta(minutes=5))  # Kai's deadline passes while the bot is down
+            async with running_bot(server, db_path, clock=clock, db_url=db_url) as third:
+                await third.resources.jobs.run_due()
+                assert await third.resources.jobs.run_due() == 0  # applied once
+                g = await until(third, gid, lambda g: g.holder == noor.id)
+                assert [t.end for t in g.turns] == [TurnEnd.DONE, TurnEnd.TIMED_OUT]
+                await board_settled(third, gid)
+                assert f"Holding the piece:** {noor.mention}" in board.text
+            assert_spec_clean(server)
+    finally:
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
