@@ -19,6 +19,7 @@ from bot.localdiscord.state import (
     ADMINISTRATOR,
     DM,
     GUILD_TEXT,
+    GUILD_VOICE,
     LOADING,
     MANAGE_GUILD,
     VIEW_CHANNEL,
@@ -34,6 +35,7 @@ from bot.localdiscord.state import (
 from bot.localdiscord.state import Channel as ChannelRecord
 from bot.localdiscord.state import Guild as GuildRecord
 from bot.localdiscord.transcript import Event
+from bot.localdiscord.voice import announce_voice_state
 
 if TYPE_CHECKING:
     from bot.localdiscord.server import LocalDiscord
@@ -219,6 +221,15 @@ class Guild:
 
     def create_text_channel(self, name: str) -> Channel:
         record = self.server.state.new_channel(self.record, name, GUILD_TEXT)
+        if self.server.gateway.sessions:
+            self.server.spawn(
+                self.server.dispatch("CHANNEL_CREATE", record.payload(self.server.state.bot.id))
+            )
+        return self.server.channel(record.id)
+
+    def create_voice_channel(self, name: str) -> Channel:
+        """A voice channel (type 2); its text chat takes commands and messages too."""
+        record = self.server.state.new_channel(self.record, name, GUILD_VOICE)
         if self.server.gateway.sessions:
             self.server.spawn(
                 self.server.dispatch("CHANNEL_CREATE", record.payload(self.server.state.bot.id))
@@ -479,6 +490,26 @@ class Member:
         if role.id in self.record.role_ids:
             self.record.role_ids.remove(role.id)
             self._member_updated()
+
+    # -- voice ---------------------------------------------------------------------------
+    @property
+    def voice_channel(self) -> Channel | None:
+        channel_id = self.record.voice_channel_id
+        return None if channel_id is None else self.server.channel(channel_id)
+
+    @property
+    def server_muted(self) -> bool:
+        """Server-muted (by the bot or a moderator); it stays with them out of voice."""
+        return self.record.mute
+
+    async def join_voice(self, channel: Channel) -> None:
+        """Connect to a voice channel (the bot hears VOICE_STATE_UPDATE)."""
+        self.record.voice_channel_id = channel.id
+        await announce_voice_state(self.server, self.record)
+
+    async def leave_voice(self) -> None:
+        self.record.voice_channel_id = None
+        await announce_voice_state(self.server, self.record)
 
     def _member_updated(self) -> None:
         # GUILD_MEMBER_UPDATE needs the privileged members intent, as in Discord.

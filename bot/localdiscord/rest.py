@@ -132,7 +132,7 @@ def _client_gone(request: web.Request) -> bool:
 
 
 def build_app(server: LocalDiscord) -> web.Application:
-    from bot.localdiscord import rest_interactions
+    from bot.localdiscord import rest_interactions, voice
 
     app = web.Application(middlewares=[discord_middleware], client_max_size=64 * 1024 * 1024)
     app[SERVER_KEY] = server
@@ -179,6 +179,7 @@ def build_app(server: LocalDiscord) -> web.Application:
         ("PUT", "/channels/{channel_id}/thread-members/{user_id}", add_thread_member),
         ("DELETE", "/channels/{channel_id}/thread-members/{user_id}", remove_thread_member),
         *rest_interactions.ROUTES,
+        *voice.ROUTES,
     ]
     for method, path, handler in routes:
         app.router.add_route(method, PREFIX + path, handler)

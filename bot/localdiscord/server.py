@@ -62,6 +62,7 @@ class LocalDiscord:
         settle: float = 0.05,
         rate_limits: bool = True,
         message_rate: tuple[int, float] = (5, 5.0),
+        edit_rate: tuple[int, float] = (5, 5.0),
         global_rate: tuple[int, float] = (50, 1.0),
         port: int = 0,
         nonce_window: float = 300.0,
@@ -95,7 +96,11 @@ class LocalDiscord:
         self.reply_timeout = reply_timeout
         self.settle = settle
         self.ratelimiter = RateLimiter(
-            route_limits={"POST /channels/{channel_id}/messages": message_rate},
+            route_limits={
+                "POST /channels/{channel_id}/messages": message_rate,
+                # edits of a channel's messages share one bucket per channel
+                "PATCH /channels/{channel_id}/messages/{message_id}": edit_rate,
+            },
             global_limit=global_rate,
             enabled=rate_limits,
         )

@@ -35,6 +35,7 @@ CREATE_PUBLIC_THREADS = 1 << 35
 CREATE_PRIVATE_THREADS = 1 << 36
 SEND_MESSAGES_IN_THREADS = 1 << 38
 MODERATE_MEMBERS = 1 << 40
+MUTE_MEMBERS = 1 << 22
 ALL_PERMISSIONS = (1 << 51) - 1
 
 # @everyone in a newly created server. Discord's docs do not publish this value (the
@@ -63,6 +64,7 @@ DEFAULT_BOT = (
 
 # Channel types.
 GUILD_TEXT, DM, PUBLIC_THREAD, PRIVATE_THREAD = 0, 1, 11, 12
+GUILD_VOICE = 2
 THREAD_TYPES = (PUBLIC_THREAD, PRIVATE_THREAD)
 
 # Message types the server posts itself.
@@ -144,6 +146,8 @@ class MemberRecord:
     role_ids: list[int] = field(default_factory=list)
     nick: str | None = None
     joined_at: str = field(default_factory=iso)
+    mute: bool = False  # a server mute: it stays with the member when they leave voice
+    voice_channel_id: int | None = None  # the voice channel they are connected to
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -154,11 +158,31 @@ class MemberRecord:
             "joined_at": self.joined_at,
             "premium_since": None,
             "deaf": False,
-            "mute": False,
+            "mute": self.mute,
             "flags": 0,
             "pending": False,
             "communication_disabled_until": None,
         }
+
+
+def voice_state_payload(member: MemberRecord, *, with_member: bool = True) -> dict[str, Any]:
+    """A member's voice state, as in GUILD_CREATE (`voice_states`) and VOICE_STATE_UPDATE."""
+    data: dict[str, Any] = {
+        "guild_id": str(member.guild_id),
+        "channel_id": None if member.voice_channel_id is None else str(member.voice_channel_id),
+        "user_id": str(member.user.id),
+        "session_id": f"voice-{member.user.id}",
+        "deaf": False,
+        "mute": member.mute,
+        "self_deaf": False,
+        "self_mute": False,
+        "self_video": False,
+        "suppress": False,
+        "request_to_speak_timestamp": None,
+    }
+    if with_member:
+        data["member"] = member.payload()
+    return data
 
 
 @dataclass
@@ -356,6 +380,8 @@ class Channel:
                 }
         else:
             data["topic"] = None
+            if self.type == GUILD_VOICE:
+                data.update(bitrate=64000, user_limit=0, rtc_region=None, video_quality_mode=1)
             data["permission_overwrites"] = [
                 # The guild's id is its @everyone role: a role overwrite (type 0).
                 {
@@ -445,7 +471,11 @@ class Guild:
             "channels": [c.payload(bot_id) for c in channels],
             "threads": [c.payload(bot_id) for c in threads],
             "presences": [],
-            "voice_states": [],
+            "voice_states": [
+                voice_state_payload(m, with_member=False)
+                for m in self.members.values()
+                if m.voice_channel_id is not None
+            ],
             "stage_instances": [],
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
