@@ -35,6 +35,7 @@ def intents() -> discord.Intents:
     """Minimal and unprivileged: text arrives through slash options and modals."""
     chosen = discord.Intents.none()
     chosen.guilds = True
+    chosen.voice_states = True  # (not privileged) the talking piece's opt-in voice muting
     return chosen
 
 

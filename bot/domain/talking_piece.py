@@ -79,6 +79,7 @@ class Options:
     open_floor_after: bool = False  # a round opens the floor to raised hands when it ends
     progressive: bool = False
     gather_for: timedelta | None = None  # None: the facilitator presses Begin
+    mute_others: bool = False  # in voice: everyone but the holder server-muted by the bot
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,10 @@ class Gathering:
         if self.phase is Phase.FLOOR:
             return [h.member_id for h in self.stack()]
         return []
+
+    def muting(self) -> bool:
+        """Whether the bot should be keeping everyone but the holder muted now."""
+        return self.options.mute_others and self.live and self.phase is not Phase.GATHERING
 
     def next_member(self) -> int | None:
         upcoming = self.upcoming()

@@ -333,6 +333,32 @@ class TalkService:
             )
         return stored
 
+    # -- voice: the mutes the bot placed, so that it lifts exactly those
+
+    async def muting_in(self, guild_id: int) -> list[StoredGathering]:
+        """The server's live gatherings that keep everyone but the holder muted now."""
+        async with self._db.read() as tx:
+            live = await repo.live_in_guild(tx, guild_id)
+        return [s for s in live if s.gathering.muting()]
+
+    async def muted_by_bot(self, guild_id: int) -> set[int]:
+        async with self._db.read() as tx:
+            return await repo.muted_by_bot(tx, guild_id)
+
+    async def guilds_with_mutes(self) -> list[int]:
+        async with self._db.read() as tx:
+            return await repo.guilds_with_mutes(tx)
+
+    async def note_muted(self, guild_id: int, user_id: int, gathering_id: int) -> None:
+        """Recorded before the mute is asked of Discord: a crash between leaves a record of a
+        mute that may not exist (lifting it is harmless), never a mute without a record."""
+        async with self._db.transaction() as tx:
+            await repo.note_muted(tx, guild_id, user_id, gathering_id, self._clock.now())
+
+    async def forget_muted(self, guild_id: int, user_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await repo.forget_muted(tx, guild_id, user_id)
+
     # -- members who are gone
 
     async def drop_absent(self, gathering_id: int) -> None:

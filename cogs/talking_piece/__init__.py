@@ -3,6 +3,7 @@ started with `/facilitate talk start`; the board kept current by `DiscordTalkBoa
 
 from __future__ import annotations
 
+import discord
 from discord.ext import commands
 
 from bot.app import CircleBot
@@ -20,8 +21,21 @@ class TalkingPiece(commands.Cog):
     async def on_ready(self) -> None:
         """After a (re)start: every live board is shown as stored, and a holder who left is
         dropped. Its timers were rebuilt by the scheduler (one that passed applies once)."""
-        for gathering_id in await self.bot.resources.services.talk.live_ids():
+        service = self.bot.resources.services.talk
+        for gathering_id in await service.live_ids():
             self.board.changed(gathering_id)
+        for guild_id in await service.guilds_with_mutes():  # e.g. a gathering ended meanwhile
+            await self.board.voice.reconcile(guild_id)
+
+    @commands.Cog.listener()
+    async def on_voice_state_update(
+        self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+    ) -> None:
+        """Someone joined, left or moved: mute a newcomer to a muting gathering's channel,
+        lift a mute of ours that is no longer wanted (a member back in voice after leaving)."""
+        if member.bot:
+            return
+        await self.board.voice.reconcile(member.guild.id)
 
     async def cog_unload(self) -> None:
         await self.board.stop()

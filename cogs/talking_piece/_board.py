@@ -24,6 +24,7 @@ from bot.services.outbox import DeliveryFailed
 from bot.services.talking_piece import TalkService
 from bot.storage.repositories.talking_piece import StoredGathering
 from bot.ui.talking_piece import board_message
+from cogs.talking_piece._voice import VoiceKeeper
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class DiscordTalkBoard:
         self.edits = 0  # board edits sent since start (tests, benchmark)
         self.shown: dict[int, int] = {}  # gathering id → the version its board last showed
         self.shown_at: dict[int, float] = {}
+        self.voice = VoiceKeeper(bot, service)
         self._stopped = False
 
     def busy(self, gathering_id: int) -> bool:
@@ -106,6 +108,8 @@ class DiscordTalkBoard:
                 if stored.gathering.live:
                     await self.service.drop_absent(gathering_id)
                 await self._edit(gathering_id)
+                if stored.gathering.options.mute_others:  # the new holder speaks, others listen
+                    await self.voice.reconcile(stored.guild_id)
             except Exception as error:
                 self._dirty.discard(gathering_id)
                 if isinstance(error, DeliveryFailed) and error.permanent:

@@ -4,6 +4,7 @@ on the board (the Facilitator button), checked at run time."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -54,6 +55,7 @@ class TalkFacilitation(FacilitatorGroup, name="talk", description="The talking p
         then="After a round: end (default) or floor (an open floor for raised hands)",
         progressive="On the open floor, those not yet heard speak first",
         gather_minutes="Begin by itself after this many minutes (default: when you press Begin)",
+        mute_others="In a voice channel's chat: server-mute everyone but the holder",
     )
     @app_commands.autocomplete(
         circle=circle_autocomplete,
@@ -73,6 +75,7 @@ class TalkFacilitation(FacilitatorGroup, name="talk", description="The talking p
         then: WORD | None = None,
         progressive: bool = False,
         gather_minutes: WORD | None = None,
+        mute_others: bool = False,
     ) -> None:
         options = tp.parse_options(
             mode,
@@ -94,6 +97,20 @@ class TalkFacilitation(FacilitatorGroup, name="talk", description="The talking p
                 "the text chat of a voice channel.",
                 f"/facilitate talk start circle:{found.name} (in <#{found.channel_id}>)",
             )
+        muting_note = ""
+        if mute_others:
+            if not isinstance(channel, discord.VoiceChannel):
+                raise ValidationError(
+                    "mute_others works in the text chat of a voice channel: start there.",
+                    "/facilitate talk start mute_others:true (in a voice channel's chat)",
+                )
+            if not interaction.app_permissions.mute_members:
+                muting_note = (
+                    "\nI don't have **Mute Members** here, so this round runs without muting. "
+                    "To use mute_others, give my role Mute Members (Server Settings → Roles)."
+                )
+            else:
+                options = replace(options, mute_others=True)
         await interaction.response.defer(ephemeral=True, thinking=True)
         resources = self.bot.resources
         await resources.services.circles.note_facilitator(found, interaction.user.id)
@@ -118,4 +135,4 @@ class TalkFacilitation(FacilitatorGroup, name="talk", description="The talking p
                 "The gathering is started, but I couldn't post its board here. Check that I can "
                 "send messages and embed links in this channel."
             )
-        await interaction.followup.send(text, ephemeral=True)
+        await interaction.followup.send(text + muting_note, ephemeral=True)

@@ -62,6 +62,7 @@ def dump(g: Gathering) -> str:
                 "open_floor_after": o.open_floor_after,
                 "progressive": o.progressive,
                 "gather_for": _s(o.gather_for),
+                "mute_others": o.mute_others,
             },
             "facilitator_id": g.facilitator_id,
             "created_at": to_db(g.created_at),
@@ -99,6 +100,7 @@ def load(text: str) -> Gathering:
             open_floor_after=o["open_floor_after"],
             progressive=o["progressive"],
             gather_for=_d(o["gather_for"]),
+            mute_others=bool(o.get("mute_others", False)),
         ),
         facilitator_id=data["facilitator_id"],
         created_at=from_db(data["created_at"]),
@@ -157,6 +159,19 @@ async def live_in_channel(tx: Tx, channel_id: int) -> StoredGathering | None:
         "SELECT * FROM talk_gatherings WHERE channel_id = ? AND live IS NOT NULL", (channel_id,)
     )
     return None if row is None else _stored(row)
+
+
+async def live_in_guild(tx: Tx, guild_id: int) -> list[StoredGathering]:
+    rows = await tx.fetchall(
+        "SELECT * FROM talk_gatherings WHERE guild_id = ? AND live IS NOT NULL ORDER BY id",
+        (guild_id,),
+    )
+    return [_stored(r) for r in rows]
+
+
+async def guilds_with_mutes(tx: Tx) -> list[int]:
+    rows = await tx.fetchall("SELECT DISTINCT guild_id FROM talk_mutes ORDER BY guild_id")
+    return [int(r["guild_id"]) for r in rows]
 
 
 async def live_ids(tx: Tx) -> list[int]:
