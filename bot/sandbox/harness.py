@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import CircleBot
@@ -88,3 +89,25 @@ async def running_bot(
             await bot.close()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(task, return_exceptions=True)
+
+
+class MovableClock:
+    """The system's time plus an offset a scene can move forward ("ten minutes later")."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def time_mover(bot: CircleBot, clock: MovableClock) -> Callable[[timedelta], Awaitable[int]]:
+    """Move the bot's clock and run what became due (timers, then what they owe)."""
+
+    async def advance(delta: timedelta) -> int:
+        clock.offset += delta
+        ran = await bot.resources.jobs.run_due()
+        await bot.resources.services.outbox.drain()
+        return ran
+
+    return advance

@@ -26,7 +26,7 @@ import discord.http
 
 from bot.localdiscord import Channel, DriverError, Event, Guild, LocalDiscord, Member
 from bot.localdiscord.transcript import render_event
-from bot.sandbox.harness import INVITE_PERMISSIONS, running_bot
+from bot.sandbox.harness import INVITE_PERMISSIONS, MovableClock, running_bot, time_mover
 from bot.sandbox.scenes import (
     FACILITATOR,
     MEMBER_NAMES,
@@ -215,7 +215,8 @@ async def run_sandbox(
             async with LocalDiscord(bot_permissions=INVITE_PERMISSIONS) as server:
                 world = build_world(server)
                 printer.names = Names(server, ZoneInfo(TIMEZONE))
-                async with running_bot(server, Path(tmp) / "circlekeeper.db") as bot:
+                clock = MovableClock()  # scenes may move time ("two minutes later")
+                async with running_bot(server, Path(tmp) / "circlekeeper.db", clock=clock) as bot:
                     await server.wait_until_connected()
                     commands = sorted(c.name for c in server.commands())
                     printer.line(
@@ -231,6 +232,7 @@ async def run_sandbox(
                     stage = Stage(
                         server, world.guild, world.channel, world.members, printer.narrate
                     )
+                    stage.notes["advance"] = time_mover(bot, clock)
                     try:
                         if play:
                             await play_scenes(stage, printer)

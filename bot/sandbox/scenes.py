@@ -280,6 +280,65 @@ async def together_scene(stage: Stage) -> None:
     stage.say("✓ Checked: three forms open at once, three answers saved; two closes, one summary.")
 
 
+# -- 7. the talking piece ------------------------------------------------------------------
+async def talking_piece_scene(stage: Stage) -> None:
+    from datetime import timedelta
+
+    ada, sam, kai, noor = (stage.member(n) for n in ("Ada", "Sam", "Kai", "Noor"))
+    advance = stage.notes.get("advance")
+    expect(advance is not None, "the sandbox cannot move its clock for the talking piece scene")
+    agreement = await ada.run("/circle join", channel=stage.channel, circle=CIRCLE)
+    await ada.click("I agree", message=agreement)
+    reply = await ada.run(
+        "/facilitate talk start", channel=stage.channel, circle=CIRCLE, minutes="2", then="floor"
+    )
+    expect_private(reply, "/facilitate talk start")
+    boards = [m for m in stage.channel.messages if m.embed and "Talking piece" in m.text]
+    expect(boards, "/facilitate talk start posted no board")
+    board = boards[-1]
+
+    async def shown(text: str) -> None:
+        await stage.server.wait_for(lambda: text in board.text, 10, message=f"for {text!r}")
+
+    async def holding(member: Member) -> None:
+        await shown(f"Holding the piece:** {member.mention}")
+
+    stage.say("Four members take a seat, and Ada begins the round.")
+    for member in (ada, sam, kai, noor):
+        await member.click("Join", message=board)
+    await shown(noor.mention)
+    await ada.click("Begin", message=board)
+    await holding(ada)
+    await ada.click("Done", message=board)
+    await holding(sam)
+    stage.say("Sam passes: passing is always fine. Kai raises a hand for later.")
+    await sam.click("Pass", message=board)
+    await kai.click("Raise hand", message=board)
+    await holding(kai)
+    stage.say("Kai's share runs out of time: two minutes later the piece moves on by itself.")
+    await advance(timedelta(minutes=2))  # type: ignore[misc]
+    await holding(noor)
+    await noor.click("Done", message=board)
+    stage.say("The last call comes back to Sam, who speaks this time; then the floor opens.")
+    await holding(sam)
+    await shown("Last call")
+    await sam.click("Done", message=board)
+    await shown("The floor is open")
+    await kai.click("Raise hand", message=board)
+    await holding(kai)
+    await kai.click("Done", message=board)
+    stage.say("Ada ends the gathering and reads the airtime summary, which only she sees.")
+    panel = await ada.click("Facilitator", message=board)
+    expect_private(panel, "the Facilitator panel")
+    ended = await ada.click("End", message=panel)
+    summary = ended.followups[-1] if ended.followups else await ended.next_followup()
+    expect(summary.ephemeral and "Airtime" in summary.text, "End gave no private airtime summary")
+    await shown("The gathering has ended")
+    stage.say(
+        "✓ Checked: a pass, a share timed out, a hand answered on the open floor, airtime private."
+    )
+
+
 SCENES: tuple[Scene, ...] = (
     Scene(
         "Crisis lines, from anywhere",
@@ -310,5 +369,10 @@ SCENES: tuple[Scene, ...] = (
         "A circle acts together",
         "A new round: everyone answers in the same moment, and the facilitator double-clicks.",
         together_scene,
+    ),
+    Scene(
+        "The talking piece",
+        "A live gathering: one speaks at a time, passing is fine, and time is kept gently.",
+        talking_piece_scene,
     ),
 )

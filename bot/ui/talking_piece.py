@@ -78,7 +78,9 @@ def _holding(g: Gathering, now: datetime) -> list[str]:
 
 
 def board_embed(g: Gathering, now: datetime) -> discord.Embed:
-    mode = "Round" if g.options.mode is tp.Mode.ROUND else "Open floor"
+    mode = {Phase.FLOOR: "Open floor", Phase.LAST_CALL: "Last call"}.get(g.phase, "Round")
+    if g.options.mode is tp.Mode.STACK:
+        mode = "Open floor"
     lines: list[str] = []
     if g.phase is Phase.GATHERING:
         seated = [s.member_id for s in g.seats]
