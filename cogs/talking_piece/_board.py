@@ -2,8 +2,9 @@
 
 Changes arrive much faster than Discord lets a channel's messages be edited (about 5 edits
 per 5 s per channel). Each gathering has at most one refresher task: a change marks the
-board dirty; the task edits it with the state as it is *then*, waits its turn in the
-channel's pace, and edits again only if something changed meanwhile. So a burst of 300
+board dirty; the task waits for the channel's next edit slot (edits spaced 1.05 s), then
+edits the board with the state as it is *then*, and edits again only if
+something changed meanwhile. So a burst of 300
 presses costs a handful of edits, each showing everything up to it, and no 429s.
 """
 
@@ -28,8 +29,10 @@ from cogs.talking_piece._voice import VoiceKeeper
 
 log = logging.getLogger(__name__)
 
-# One edit per channel at most this often: 5 edits in any 5 s, inside Discord's limit.
-EDIT_GAP_SECONDS = 1.1
+# Discord lets a channel's messages be edited about 5 times per 5 s. Edits of one channel
+# are spaced by this much, so any 5.2 s hold at most 5, and a press waits for its edit at
+# most about this long (a window of 5 taken at once would make the next wait 5 s).
+EDIT_GAP_SECONDS = 1.05
 
 
 class DiscordTalkBoard:
@@ -39,7 +42,7 @@ class DiscordTalkBoard:
         self.gap = gap
         self._dirty: set[int] = set()
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._next_edit: dict[int, float] = {}  # channel id → monotonic time of its next edit
+        self._next_edit: dict[int, float] = {}  # channel id → when its next edit may go
         self.edits = 0  # board edits sent since start (tests, benchmark)
         self.shown: dict[int, int] = {}  # gathering id → the version its board last showed
         self.shown_at: dict[int, float] = {}
@@ -76,7 +79,6 @@ class DiscordTalkBoard:
             )
         except (discord.HTTPException, *TRANSIENT_ERRORS) as error:
             raise delivery_failure(error) from error
-        self._next_edit[stored.channel_id] = time.monotonic() + self.gap
         self.shown[stored.id] = stored.version
         return message.id
 
@@ -123,9 +125,10 @@ class DiscordTalkBoard:
                 return
 
     async def _wait_turn(self, channel_id: int) -> None:
+        """Take the channel's next edit slot (another board there queues after it)."""
         now = time.monotonic()
-        at = self._next_edit.get(channel_id, now)
-        self._next_edit[channel_id] = max(at, now) + self.gap
+        at = max(self._next_edit.get(channel_id, now), now)
+        self._next_edit[channel_id] = at + self.gap
         if at > now:
             await asyncio.sleep(at - now)
 
