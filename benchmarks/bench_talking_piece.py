@@ -16,6 +16,7 @@ import contextvars
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -170,10 +171,14 @@ async def main() -> None:
             walk_delays = board_delays(server, [r.interaction for r in walk])
             limited = server.ratelimiter.limited_count - limited_before
             changes = len([r for r in burst if r.interaction.id in version_of_press])
+            conflicts = talk.conflicts
+            refusals = Counter(f.text.split(".")[0] for r in burst for f in r.followups)
 
     print(
         f"\nA {MEMBERS}-member round; burst of {len(burst)} presses ({changes} state changes) in {burst_s:.1f} s"
     )
+    for text, count in refusals.most_common():
+        print(f"  refused privately ×{count}: {text}.")
     print(f"  board edits sent during the burst: {burst_edits} (one per coalesced batch)")
     print("  " + describe("press → board shows it", burst_delays))
     print("  " + describe("button acknowledgement", burst_acks))
@@ -188,7 +193,7 @@ async def main() -> None:
         f"Walking the round: {len(walk)} Done presses in {walk_s:.1f} s, {walk_edits} board edits"
     )
     print("  " + describe("Done → board shows next", walk_delays))
-    print(f"429s received by the bot in all: {limited}")
+    print(f"429s received by the bot in all: {limited}; compare-and-set retries: {conflicts}")
 
 
 async def settle(bot: CircleBot, gid: int) -> None:

@@ -135,6 +135,10 @@ async def test_time_running_out_and_every_facilitator_control(world: World) -> N
     await until(world.bot, gid, lambda g: g.paused)
     await world.advance(timedelta(minutes=10))  # paused: time does not run out
     assert (await state(world.bot, gid)).holder == kai.id
+    await sam.click("Raise hand", message=board)
+    await until(world.bot, gid, lambda g: len(g.hands) == 1)
+    await world.facilitator.click("Lower all hands", message=panel)
+    await until(world.bot, gid, lambda g: not g.hands)
     await world.facilitator.click("Resume", message=panel)
     await until(world.bot, gid, lambda g: not g.paused and g.deadline is not None)
     await world.facilitator.click("Skip", message=panel)
@@ -162,6 +166,19 @@ async def test_time_running_out_and_every_facilitator_control(world: World) -> N
         summary.ephemeral and "Airtime" in summary.text and "no public leaderboard" in summary.text
     )
     await until(world.bot, gid, lambda g: not g.live)
+
+
+async def test_the_gathering_time_begins_the_round_by_itself(world: World) -> None:
+    sam = world.sam
+    await circle_with(world.bot, world.guild.id, world.channel, "Timer", [sam], world.facilitator)
+    board = await start(world.facilitator, world.channel, gather_minutes="5")
+    gid = await live_id(world.bot, world.channel)
+    await sam.click("Join", message=board)
+    await until(world.bot, gid, lambda g: len(g.seats) == 1)
+    await world.advance(timedelta(minutes=4))
+    assert (await state(world.bot, gid)).phase is Phase.GATHERING
+    await world.advance(timedelta(minutes=1))
+    await until(world.bot, gid, lambda g: g.holder == sam.id)
 
 
 async def test_a_member_who_left_the_server_is_passed_over(world: World) -> None:
