@@ -68,8 +68,7 @@ async def _checkin(tx: Tx, cipher: TextCipher, seed: GuildSeed, user_id: int) ->
 
 
 async def _talk_gathering(tx: Tx, guild_id: int) -> None:
-    [name] = await circles_repo.names(tx, guild_id, "")
-    circle = await circles_repo.by_name(tx, guild_id, name)
+    circle = await circles_repo.by_name(tx, guild_id, f"Seeded {guild_id}")  # seed_guild's
     assert circle is not None
     start = talking_piece.start(talking_piece.Options(), 1, SEEDED_AT)
     await talk_repo.create(tx, guild_id, circle.id, circle.channel_id, start)
