@@ -20,6 +20,7 @@ from bot.scheduling import JobScheduler
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
+from bot.services.crisisplan import CrisisPlanService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
 from bot.services.safety import SafetyNet
@@ -62,6 +63,8 @@ def build_services(
         safety=safety,
         circles=CircleService(db, clock),
         checkins=CheckinService(db, cipher, clock, jobs, outbox, safety, static.prompts),
+        # circle care (issue 13)
+        crisisplan=CrisisPlanService(db, cipher, clock, outbox),
     )
 
 

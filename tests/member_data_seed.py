@@ -16,11 +16,13 @@ from datetime import UTC, datetime, timedelta
 from bot.domain.checkins import Visibility
 from bot.domain.circles import Circle, Round
 from bot.domain.crisis import LocalResource
+from bot.domain.crisisplan import encode_part
 from bot.storage import member_data
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Database, Tx
 from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
+from bot.storage.repositories import crisisplan as crisisplan_repo
 from bot.storage.repositories import dm_status, local_resources
 from bot.storage.repositories import guilds as guilds_repo
 from bot.storage.repositories import jobs as jobs_repo
@@ -86,6 +88,10 @@ MEMBER_RECIPES: dict[str, MemberRecipe] = {
         {"round_id": seed.round.id},
         guild_id=seed.guild_id,
         user_id=user,
+    ),
+    # circle care (issue 13)
+    "crisis_plans": lambda tx, cipher, _seed, user: crisisplan_repo.save_part(
+        tx, cipher, user, 1, encode_part({"warning_signs": f"seeded plan of {user}"}), SEEDED_AT
     ),
 }
 

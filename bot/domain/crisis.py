@@ -209,6 +209,35 @@ def _autocomplete_rank(region: Region, typed: str) -> int | None:
     return None
 
 
+# --- a member's Discord locale as a hint ----------------------------------------------
+
+# Discord's client languages that point to one country with its own lines. English and
+# Latin-American Spanish are spoken in too many places to guess (en-US is many people's
+# default whatever their country), so they give no hint and the international card shows.
+LOCALE_REGIONS: Mapping[str, str] = {
+    "pt-BR": "BR",
+    "es-ES": "ES",
+    "ja": "JP",
+    "ko": "KR",
+    "pl": "PL",
+    "nl": "NL",
+    "sv-SE": "SE",
+    "no": "NO",
+    "fi": "FI",
+    "it": "IT",
+    "de": "DE",
+    "fr": "FR",
+    "hi": "IN",
+}
+
+
+def region_for_locale(locale: str | None) -> str | None:
+    """The region code a Discord locale hints at ("pt-BR" -> "BR"), or None."""
+    if not locale:
+        return None
+    return LOCALE_REGIONS.get(locale.strip())
+
+
 # --- parsing -------------------------------------------------------------------------
 
 

@@ -76,6 +76,14 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
         ("user_id",),
         "that the bot could not DM you, so it does not retry (Discord counts failed DMs)",
     ),
+    # circle care (issue 13)
+    MemberTable(
+        "crisis_plans",
+        ("user_id",),
+        "your crisis plan, in your own words (encrypted), shown only to you unless you share it",
+        encrypted_columns=("part1", "part2"),
+        key_columns=("user_id",),
+    ),
 )
 
 GUILD_TABLES: tuple[GuildTable, ...] = (
