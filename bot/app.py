@@ -28,6 +28,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.circles",
     "cogs.checkins",
     "cogs.crisisplan",  # circle care (issue 13)
+    "cogs.roles",
 )
 
 

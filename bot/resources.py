@@ -13,6 +13,7 @@ from bot.services.crisis import CrisisService
 from bot.services.crisisplan import CrisisPlanService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
+from bot.services.roles import RolesService
 from bot.services.safety import SafetyNet
 from bot.settings import Settings
 from bot.static_data import StaticData
@@ -30,6 +31,7 @@ class Services:
     checkins: CheckinService
     # circle care (issue 13)
     crisisplan: CrisisPlanService
+    roles: RolesService
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from bot.services.crisis import CrisisService
 from bot.services.crisisplan import CrisisPlanService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
+from bot.services.roles import RolesService
 from bot.services.safety import SafetyNet
 from bot.settings import Settings
 from bot.static_data import StaticData, load_static_data
@@ -65,6 +66,8 @@ def build_services(
         checkins=CheckinService(db, cipher, clock, jobs, outbox, safety, static.prompts),
         # circle care (issue 13)
         crisisplan=CrisisPlanService(db, cipher, clock, outbox),
+        # Who can't be given a role: append Unavailability sources to `.unavailability`.
+        roles=RolesService(db, cipher, clock, jobs, outbox, static.screener, static.prompts),
     )
 
 

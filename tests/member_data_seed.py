@@ -27,6 +27,7 @@ from bot.storage.repositories import dm_status, local_resources
 from bot.storage.repositories import guilds as guilds_repo
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories import outbox as outbox_repo
+from bot.storage.repositories import roles as roles_repo
 
 SEEDED_AT = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
 
@@ -67,6 +68,26 @@ async def _checkin(tx: Tx, cipher: TextCipher, seed: GuildSeed, user_id: int) ->
     )
 
 
+async def _role_holder(tx: Tx, _cipher: TextCipher, seed: GuildSeed, user_id: int) -> None:
+    cycle = await roles_repo.start_cycle(tx, seed.circle, f"seeded:{user_id}", SEEDED_AT)
+    assert cycle is not None
+    await roles_repo.set_holder(tx, cycle, "keeper", user_id, None, None)
+
+
+async def _role_pass(tx: Tx, _cipher: TextCipher, seed: GuildSeed, user_id: int) -> None:
+    cycle = await roles_repo.start_cycle(tx, seed.circle, f"passed:{user_id}", SEEDED_AT)
+    assert cycle is not None
+    await roles_repo.add_pass(tx, cycle, "keeper", user_id, "skip", SEEDED_AT)
+
+
+async def _next_prompt(tx: Tx, cipher: TextCipher, seed: GuildSeed, user_id: int) -> None:
+    # One question per circle: each member's goes to a circle of its own.
+    circle = await circles_repo.create(
+        tx, seed.guild_id, f"Prompted {user_id}", seed.circle.channel_id, "UTC", SEEDED_AT
+    )
+    await roles_repo.set_next_prompt(tx, cipher, circle, "How was your week?", user_id, SEEDED_AT)
+
+
 MEMBER_RECIPES: dict[str, MemberRecipe] = {
     "reminders_sent": lambda tx, _c, seed, user: checkins_repo.claim_reminder(
         tx, seed.round.id, user
@@ -93,7 +114,20 @@ MEMBER_RECIPES: dict[str, MemberRecipe] = {
     "crisis_plans": lambda tx, cipher, _seed, user: crisisplan_repo.save_part(
         tx, cipher, user, 1, encode_part({"warning_signs": f"seeded plan of {user}"}), SEEDED_AT
     ),
+    "circle_role_holders": _role_holder,
+    "circle_role_passes": _role_pass,
+    "circle_role_volunteers": lambda tx, _c, seed, user: roles_repo.add_volunteer(
+        tx, seed.circle, "keeper", user, SEEDED_AT
+    ),
+    "circle_next_prompts": _next_prompt,
 }
+
+
+async def _seeded_cycle(tx: Tx, guild_id: int) -> None:
+    circle = await circles_repo.by_name(tx, guild_id, f"Seeded {guild_id}")
+    assert circle is not None
+    await roles_repo.start_cycle(tx, circle, "seeded", SEEDED_AT)
+
 
 # Tables of a guild with no member column. Circles and rounds are written first by
 # `seed_guild` itself (every member recipe needs them).
@@ -104,6 +138,7 @@ GUILD_RECIPES: dict[str, GuildRecipe] = {
     "local_resources": lambda tx, guild: local_resources.add(
         tx, guild, LocalResource(f"Warmline {guild}", "call 555-0100")
     ),
+    "circle_role_cycles": lambda tx, guild: _seeded_cycle(tx, guild),
     "scheduled_jobs": lambda tx, guild: jobs_repo.upsert(
         tx,
         jobs_repo.StoredJob(

@@ -84,6 +84,28 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
         encrypted_columns=("part1", "part2"),
         key_columns=("user_id",),
     ),
+    MemberTable(
+        "circle_role_passes",
+        ("user_id",),
+        "that you swapped or skipped a rotating role in a cycle (no reason is ever asked)",
+    ),
+    MemberTable(
+        "circle_role_holders",
+        ("user_id",),
+        "which rotating roles (keeper, reminder, prompt) you held in a circle's cycles",
+    ),
+    MemberTable(
+        "circle_role_volunteers",
+        ("user_id",),
+        "the rotating roles you volunteered for in a circle, and when you last held each",
+    ),
+    MemberTable(
+        "circle_next_prompts",
+        ("set_by_user_id",),
+        "a check-in question you set for the next round as prompt holder (encrypted), until used",
+        encrypted_columns=("prompt",),
+        key_columns=("circle_id",),
+    ),
 )
 
 GUILD_TABLES: tuple[GuildTable, ...] = (
@@ -96,6 +118,12 @@ GUILD_TABLES: tuple[GuildTable, ...] = (
     GuildTable("local_resources"),
     GuildTable("guild_settings"),
     GuildTable("scheduled_jobs"),  # its timers: nothing runs for a purged server
+    # circle care (issue 13)
+    GuildTable("circle_role_passes"),
+    GuildTable("circle_role_holders"),
+    GuildTable("circle_role_cycles"),
+    GuildTable("circle_role_volunteers"),
+    GuildTable("circle_next_prompts"),
 )
 
 # Tables with a member-id column that hold no member data (explained here, checked by a test).

@@ -24,6 +24,7 @@ from bot.domain.crisisplan import (
 )
 from bot.forms import FormValues, StatelessForm
 from bot.replies import reply_ephemeral, within_deadline
+from bot.tree import answer_error
 from bot.ui.packing import clip
 
 if TYPE_CHECKING:
@@ -185,7 +186,10 @@ class PlanPartButton(
         return cls(int(match["part"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await open_plan_form(interaction, self.part)
+        try:
+            await open_plan_form(interaction, self.part)
+        except Exception as error:  # a button's failure is answered like a command's
+            await answer_error(interaction, error)
 
 
 class MyPlanButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"crisisplan-show"):
@@ -205,7 +209,10 @@ class MyPlanButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cr
         return cls()
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await show_plan(interaction)
+        try:
+            await show_plan(interaction)
+        except Exception as error:
+            await answer_error(interaction, error)
 
 
 def my_plan_view() -> discord.ui.View:
@@ -255,8 +262,6 @@ class DeletePlanChoice(
         try:
             deleted = await bot.resources.services.crisisplan.delete(self.user_id)
         except Exception as error:
-            from bot.tree import answer_error
-
             await interaction.edit_original_response(
                 content="Nothing was deleted: something went wrong on our side. "
                 "Please try `/crisisplan delete` again in a moment."
