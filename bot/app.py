@@ -29,6 +29,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.checkins",
     "cogs.crisisplan",  # circle care (issue 13)
     "cogs.roles",
+    "cogs.resources",
 )
 
 

@@ -13,6 +13,7 @@ from bot.services.crisis import CrisisService
 from bot.services.crisisplan import CrisisPlanService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
+from bot.services.resources import ResourcesService
 from bot.services.roles import RolesService
 from bot.services.safety import SafetyNet
 from bot.settings import Settings
@@ -32,6 +33,7 @@ class Services:
     # circle care (issue 13)
     crisisplan: CrisisPlanService
     roles: RolesService
+    resources: ResourcesService
 
 
 @dataclass(frozen=True)

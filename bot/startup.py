@@ -23,6 +23,7 @@ from bot.services.crisis import CrisisService
 from bot.services.crisisplan import CrisisPlanService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
+from bot.services.resources import ResourcesService
 from bot.services.roles import RolesService
 from bot.services.safety import SafetyNet
 from bot.settings import Settings
@@ -68,6 +69,7 @@ def build_services(
         crisisplan=CrisisPlanService(db, cipher, clock, outbox),
         # Who can't be given a role: append Unavailability sources to `.unavailability`.
         roles=RolesService(db, cipher, clock, jobs, outbox, static.screener, static.prompts),
+        resources=ResourcesService(db, cipher, clock, static.crisis, static.resources_starter),
     )
 
 

@@ -17,6 +17,7 @@ from bot.domain.checkins import Visibility
 from bot.domain.circles import Circle, Round
 from bot.domain.crisis import LocalResource
 from bot.domain.crisisplan import encode_part
+from bot.domain.resources import Draft
 from bot.storage import member_data
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Database, Tx
@@ -27,6 +28,7 @@ from bot.storage.repositories import dm_status, local_resources
 from bot.storage.repositories import guilds as guilds_repo
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories import outbox as outbox_repo
+from bot.storage.repositories import resources as resources_repo
 from bot.storage.repositories import roles as roles_repo
 
 SEEDED_AT = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
@@ -120,6 +122,16 @@ MEMBER_RECIPES: dict[str, MemberRecipe] = {
         tx, seed.circle, "keeper", user, SEEDED_AT
     ),
     "circle_next_prompts": _next_prompt,
+    "shared_resources": lambda tx, cipher, seed, user: resources_repo.add(
+        tx,
+        cipher,
+        seed.guild_id,
+        Draft("peer-group", f"Group of {user}", "Meets on Mondays", None, "ANY", None),
+        user,
+        False,
+        True,
+        SEEDED_AT,
+    ),
 }
 
 
@@ -139,6 +151,7 @@ GUILD_RECIPES: dict[str, GuildRecipe] = {
         tx, guild, LocalResource(f"Warmline {guild}", "call 555-0100")
     ),
     "circle_role_cycles": lambda tx, guild: _seeded_cycle(tx, guild),
+    "resource_settings": lambda tx, guild: resources_repo.set_approval_required(tx, guild, True),
     "scheduled_jobs": lambda tx, guild: jobs_repo.upsert(
         tx,
         jobs_repo.StoredJob(

@@ -391,6 +391,9 @@ def _is_web_url(value: str, *, schemes: tuple[str, ...]) -> bool:
     )
 
 
+is_web_url = _is_web_url  # also used for the links members add to /resources
+
+
 def _require_str(raw: Mapping[str, Any], key: str, where: str) -> str:
     value = raw.get(key)
     if not isinstance(value, str) or not value.strip():

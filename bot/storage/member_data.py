@@ -106,6 +106,14 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
         encrypted_columns=("prompt",),
         key_columns=("circle_id",),
     ),
+    MemberTable(
+        "shared_resources",
+        ("author_user_id",),
+        "resources you added to a server's shared list (encrypted), with your name unless you "
+        "chose “a member”",
+        encrypted_columns=("name", "offers", "url", "notes"),
+        key_columns=("id",),
+    ),
 )
 
 GUILD_TABLES: tuple[GuildTable, ...] = (
@@ -124,6 +132,8 @@ GUILD_TABLES: tuple[GuildTable, ...] = (
     GuildTable("circle_role_cycles"),
     GuildTable("circle_role_volunteers"),
     GuildTable("circle_next_prompts"),
+    GuildTable("shared_resources"),
+    GuildTable("resource_settings"),
 )
 
 # Tables with a member-id column that hold no member data (explained here, checked by a test).

@@ -1,4 +1,4 @@
-"""Circle care: a member's personal crisis plan, and a circle's rotating roles.
+"""Circle care: a member's personal crisis plan, a circle's rotating roles, shared resources.
 
 A plan belongs to the member, not to a server: it has no guild column and a server's purge
 leaves it alone; `/privacy delete` erases it. Its two parts (the two forms) are separate
@@ -11,7 +11,7 @@ Revises: 0006
 import sqlalchemy as sa
 from alembic import op
 
-from bot.storage.migrations.types import Blob, RowId, Snowflake, Text, Time
+from bot.storage.migrations.types import Blob, Flag, RowId, Snowflake, Text, Time
 
 revision = "0010"
 down_revision = "0006"
@@ -92,6 +92,32 @@ def upgrade() -> None:
         sa.Column("set_at", Time, nullable=False),
     )
 
+    # The circle's shared knowledge: text members wrote is encrypted; kind and region are not
+    # (lists filter on them). `author_user_id` is kept even for anonymous entries, so the
+    # author's data rights reach them; it is never shown when they chose anonymity.
+    op.create_table(
+        "shared_resources",
+        sa.Column("id", RowId, primary_key=True),
+        sa.Column("guild_id", Snowflake, nullable=False),
+        sa.Column("kind", Text, nullable=False),
+        sa.Column("region", Text, nullable=False),
+        sa.Column("name", Blob, nullable=False),
+        sa.Column("offers", Blob, nullable=False),
+        sa.Column("url", Blob),
+        sa.Column("notes", Blob),
+        sa.Column("author_user_id", Snowflake, nullable=False),
+        sa.Column("anonymous", Flag, nullable=False, server_default="0"),
+        sa.Column("approved", Flag, nullable=False, server_default="1"),
+        sa.Column("added_at", Time, nullable=False),
+        sa.Column("confirmed_at", Time, nullable=False),
+    )
+    op.create_index("shared_resources_guild", "shared_resources", ["guild_id", "approved"])
+    op.create_table(
+        "resource_settings",
+        sa.Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+        sa.Column("approval_required", Flag, nullable=False, server_default="0"),
+    )
+
 
 def _cycle_fk() -> sa.Column:
     return sa.Column(
@@ -110,6 +136,8 @@ def _circle_fk() -> sa.Column:
 
 def downgrade() -> None:
     for table in (
+        "resource_settings",
+        "shared_resources",
         "circle_next_prompts",
         "circle_role_passes",
         "circle_role_holders",
