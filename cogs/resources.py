@@ -16,7 +16,18 @@ from cogs.crisis import region_autocomplete
 from cogs.facilitate import FacilitatorGroup
 
 NO_PINGS = discord.AllowedMentions.none()
-KIND_CHOICES = [app_commands.Choice(name=kind.label, value=kind.key) for kind in KINDS]
+KindName = app_commands.Range[str, 1, 40]
+
+
+async def kind_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    typed = current.casefold()
+    return [
+        app_commands.Choice(name=kind.label, value=kind.key)
+        for kind in KINDS
+        if typed in kind.key or typed in kind.label.casefold()
+    ]
 
 
 async def _answer(interaction: discord.Interaction, text: str) -> None:
@@ -38,20 +49,19 @@ class Resources(
         name="add", description="Share a resource that helped, for everyone here."
     )
     @app_commands.describe(kind="What kind of resource", anonymous="Show it as added by “a member”")
-    @app_commands.choices(kind=KIND_CHOICES)
+    @app_commands.autocomplete(kind=kind_autocomplete)
     async def add(
-        self, interaction: discord.Interaction, kind: str, anonymous: bool = False
+        self, interaction: discord.Interaction, kind: KindName, anonymous: bool = False
     ) -> None:
         await ResourceForm(parse_kind(kind), anonymous).send(interaction)
 
     @app_commands.command(name="list", description="The shared resources, by kind and region.")
     @app_commands.describe(kind="Only this kind", region="Only this country (and anywhere/online)")
-    @app_commands.choices(kind=KIND_CHOICES)
-    @app_commands.autocomplete(region=region_autocomplete)
+    @app_commands.autocomplete(kind=kind_autocomplete, region=region_autocomplete)
     async def list_(
         self,
         interaction: discord.Interaction,
-        kind: str | None = None,
+        kind: KindName | None = None,
         region: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
@@ -151,12 +161,21 @@ class ResourcesFacilitation(
         name="approval",
         description="Whether new entries wait for a facilitator before they're listed.",
     )
-    @app_commands.describe(required="True: entries wait for /facilitate resources approve")
-    async def approval(self, interaction: discord.Interaction, required: bool) -> None:
+    @app_commands.describe(
+        required="True: entries wait for /facilitate resources approve (empty: show the setting)"
+    )
+    async def approval(
+        self, interaction: discord.Interaction, required: bool | None = None
+    ) -> None:
         assert interaction.guild_id is not None
-        await within_deadline(
-            interaction, self.service.set_approval(interaction.guild_id, required)
-        )
+        if required is None:
+            required = await within_deadline(
+                interaction, self.service.approval_required(interaction.guild_id)
+            )
+        else:
+            await within_deadline(
+                interaction, self.service.set_approval(interaction.guild_id, required)
+            )
         await _answer(
             interaction,
             "New entries now wait for a facilitator's approval (`/facilitate resources approve`)."

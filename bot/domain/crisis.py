@@ -183,6 +183,9 @@ class CrisisDirectory:
         aliases starting with what was typed, then names/aliases containing it."""
         limit = max(0, min(limit, 25))
         typed = normalise_region_key(current)
+        if not typed:  # nothing typed: International first, then the file's order (most asked)
+            first = [self.fallback, *(r for r in self.regions if r is not self.fallback)]
+            return [(f"{r.name} ({r.code})", r.code) for r in first][:limit]
         ranked: list[tuple[int, str, Region]] = []
         for region in self.regions:
             rank = _autocomplete_rank(region, typed)

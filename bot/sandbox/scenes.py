@@ -315,7 +315,7 @@ async def care_scene(stage: Stage) -> None:
         )
         expect_private(reply, f"/circle volunteer role:{role}")
     reply = await ada.run(
-        "/facilitate circle roles", circle=CIRCLE, rotation="on", channel=stage.channel
+        "/facilitate circle roles", circle=CIRCLE, rotation=True, channel=stage.channel
     )
     expect_private(reply, "/facilitate circle roles")
     await stage.server.wait_for(

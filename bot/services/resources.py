@@ -141,6 +141,10 @@ class ResourcesService:
                 )
         return found
 
+    async def approval_required(self, guild_id: int) -> bool:
+        async with self._db.read() as tx:
+            return await repo.approval_required(tx, guild_id)
+
     async def set_approval(self, guild_id: int, required: bool) -> None:
         async with self._db.transaction() as tx:
             await repo.set_approval_required(tx, guild_id, required)

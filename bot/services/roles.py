@@ -186,6 +186,12 @@ class RolesService:
             cycles = await repo.latest_cycles(tx, circle_id, count)
             return [(cycle, await repo.holders(tx, cycle.id)) for cycle in cycles]
 
+    @staticmethod
+    async def _current_volunteers(tx: Tx, circle_id: int) -> list[Volunteer]:
+        """Volunteers who are still members of the circle (leaving ends one's turns)."""
+        members = set(await circles_repo.member_ids(tx, circle_id))
+        return [v for v in await repo.volunteers(tx, circle_id) if v.user_id in members]
+
     async def _unavailable(self, guild_id: int, user_ids: Sequence[int]) -> set[int]:
         today = self._clock.now().date()
         away: set[int] = set()
@@ -196,7 +202,7 @@ class RolesService:
     async def _on_cycle_job(self, job: StoredJob) -> None:
         async with self._db.read() as tx:
             circle = await circles_repo.get(tx, int(job.payload["circle_id"]))
-            volunteers = await repo.volunteers(tx, circle.id) if circle else []
+            volunteers = await self._current_volunteers(tx, circle.id) if circle else []
         if circle is None:
             return
         now = self._clock.now()
@@ -244,6 +250,8 @@ class RolesService:
                 guild_id=circle.guild_id,
                 user_id=holder,
             )
+        if not any(chosen.values()):
+            return  # nobody volunteered (or all are away): no post to repeat every cycle
         await outbox_repo.enqueue(
             tx,
             POST,
@@ -276,7 +284,9 @@ class RolesService:
                 raise NotAllowed("That cycle is over; a new one has started.", "/circle info")
             circle = await circles_repo.get(tx, cycle.circle_id)
             assert circle is not None
-            volunteers = [v for v in await repo.volunteers(tx, circle.id) if v.role == role]
+            volunteers = [
+                v for v in await self._current_volunteers(tx, circle.id) if v.role == role
+            ]
             previous_cycle = latest[1] if len(latest) > 1 else None
             before = await repo.holders(tx, previous_cycle.id) if previous_cycle else {}
         away = await self._unavailable(circle.guild_id, [v.user_id for v in volunteers])

@@ -80,37 +80,36 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
     MemberTable(
         "crisis_plans",
         ("user_id",),
-        "your crisis plan, in your own words (encrypted), shown only to you unless you share it",
+        "your crisis plan (encrypted); only you see it unless you share it",
         encrypted_columns=("part1", "part2"),
         key_columns=("user_id",),
     ),
     MemberTable(
         "circle_role_passes",
         ("user_id",),
-        "that you swapped or skipped a rotating role in a cycle (no reason is ever asked)",
+        "rotating roles you swapped or skipped (no reason asked)",
     ),
     MemberTable(
         "circle_role_holders",
         ("user_id",),
-        "which rotating roles (keeper, reminder, prompt) you held in a circle's cycles",
+        "rotating roles you held in a circle, per cycle",
     ),
     MemberTable(
         "circle_role_volunteers",
         ("user_id",),
-        "the rotating roles you volunteered for in a circle, and when you last held each",
+        "rotating roles you volunteered for, and your last turn",
     ),
     MemberTable(
         "circle_next_prompts",
         ("set_by_user_id",),
-        "a check-in question you set for the next round as prompt holder (encrypted), until used",
+        "a check-in question you set as prompt holder (encrypted), until used",
         encrypted_columns=("prompt",),
         key_columns=("circle_id",),
     ),
     MemberTable(
         "shared_resources",
         ("author_user_id",),
-        "resources you added to a server's shared list (encrypted), with your name unless you "
-        "chose “a member”",
+        "resources you shared (encrypted), named or as “a member”",
         encrypted_columns=("name", "offers", "url", "notes"),
         key_columns=("id",),
     ),

@@ -216,7 +216,7 @@ def status_embed(circle: Circle, status: RoleStatus) -> discord.Embed:
     rotation = (
         f"On: the next cycle starts {ts(status.next_cycle_at)}."
         if status.next_cycle_at
-        else "Off. Turn it on with `rotation:on`."
+        else "Off. Turn it on with `rotation:True`."
     )
     embed.add_field(name="Rotation", value=rotation, inline=False)
     history = history_text(status.history)

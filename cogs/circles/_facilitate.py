@@ -109,22 +109,16 @@ class CircleFacilitation(
         name="roles", description="A circle's rotating roles: volunteers, rotation on or off."
     )
     @app_commands.describe(
-        circle="The circle's name", rotation="Turn the rotation on (first cycle now) or off"
+        circle="The circle's name", rotation="True: rotate (first cycle now); False: stop"
     )
     @app_commands.autocomplete(circle=circle_autocomplete)
-    @app_commands.choices(
-        rotation=[
-            app_commands.Choice(name="on", value="on"),
-            app_commands.Choice(name="off", value="off"),
-        ]
-    )
     async def roles(
-        self, interaction: discord.Interaction, circle: CircleName, rotation: str | None = None
+        self, interaction: discord.Interaction, circle: CircleName, rotation: bool | None = None
     ) -> None:
         found = await resolve_circle(interaction, circle)
         roles = self.bot.resources.services.roles
         if rotation is not None:
-            await within_deadline(interaction, roles.set_rotation(found, rotation == "on"))
+            await within_deadline(interaction, roles.set_rotation(found, rotation))
         status = await within_deadline(interaction, roles.status(found))
         await reply_ephemeral(
             interaction,

@@ -73,6 +73,8 @@ async def test_approval_flow(world: World) -> None:
         "/facilitate resources approval", required=True, channel=world.channel
     )
     assert "wait for a facilitator's approval" in on.text
+    shown = await world.facilitator.run("/facilitate resources approval", channel=world.channel)
+    assert "wait for a facilitator's approval" in shown.text
     added = await add(world.sam, world, {**CLINIC, "Name": "Hillside Clinic"}, kind="sliding-scale")
     assert "waits for a facilitator's approval" in added.text
     listed = await world.kai.run("/resources search", words="hillside", channel=world.channel)
@@ -115,6 +117,9 @@ async def test_bad_input_is_refused_and_nothing_is_saved(world: World) -> None:
         component["max_length"] = 4001  # a client that ignores the form's limits
     long = await world.sam.submit(form, {**CLINIC, "Notes": "n" * 4001})
     assert f"holds up to {NOTES_MAX:,}" in long.text and "Nothing was saved" in long.text
+
+    kind = await world.sam.run("/resources add", kind="therapy-dog", channel=world.channel)
+    assert kind.modal is None and "no kind by that name" in kind.text
 
     listed = await world.sam.run("/resources list", kind="training", channel=world.channel)
     assert "Riverside" not in listed.text

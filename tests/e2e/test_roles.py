@@ -57,7 +57,7 @@ async def holders_now(world: World, name: str) -> dict[str, int | None]:
 
 async def start_rotation(world: World, name: str) -> None:
     reply = await world.facilitator.run(
-        "/facilitate circle roles", circle=name, rotation="on", channel=world.channel
+        "/facilitate circle roles", circle=name, rotation=True, channel=world.channel
     )
     assert reply.ephemeral and "On: the next cycle starts" in text_of(reply.embeds), (
         reply.describe()
@@ -263,7 +263,7 @@ async def test_a_cycle_due_while_the_bot_was_down_runs_once_when_it_is_back(
                     await member.run("/circle volunteer", role="keeper", channel=channel)
                     clock.advance(timedelta(seconds=1))
                 await ada.run(
-                    "/facilitate circle roles", circle="Restarts", rotation="on", channel=channel
+                    "/facilitate circle roles", circle="Restarts", rotation=True, channel=channel
                 )
                 await run_due(bot)
             clock.advance(WEEK + timedelta(hours=1))  # the next cycle falls due while it is down
@@ -282,3 +282,19 @@ async def test_a_cycle_due_while_the_bot_was_down_runs_once_when_it_is_back(
             assert_spec_clean(server)
     finally:
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+async def test_members_who_left_get_no_role_and_an_empty_rotation_posts_nothing(
+    world: World,
+) -> None:
+    await circle_with_volunteers(world, "Leavers", {"keeper": [world.sam, world.kai]})
+    left = await world.sam.run("/circle leave", circle="Leavers", channel=world.channel)
+    assert "You left" in left.text
+    await start_rotation(world, "Leavers")
+    assert (await holders_now(world, "Leavers"))["keeper"] == world.kai.id
+
+    await create_circle(world.facilitator, "Empty", world.channel)
+    before = len(cycle_posts(world))
+    await start_rotation(world, "Empty")
+    await world.advance(WEEK)
+    assert len(cycle_posts(world)) == before + 1  # Leavers' second cycle, nothing for Empty

@@ -376,11 +376,14 @@ def test_lookup_never_raises(query: str) -> None:
 # --- autocomplete ----------------------------------------------------------------------
 
 
-def test_autocomplete_empty_lists_as_many_as_discord_shows(directory: CrisisDirectory) -> None:
+def test_autocomplete_empty_lists_international_first_then_the_files_order(
+    directory: CrisisDirectory,
+) -> None:
     choices = directory.autocomplete("")
     assert len(choices) == min(25, len(directory.regions))
-    assert ("United Kingdom (GB)", "GB") in choices
-    assert INTL_CODE not in {code for _, code in choices[:-1]}  # International comes last
+    assert choices[0][1] == INTL_CODE
+    assert [code for _, code in choices[1:4]] == ["US", "CA", "GB"]
+    assert {code for _, code in choices} >= REQUIRED_REGIONS
     assert directory.autocomplete("intern")[0][1] == INTL_CODE
     assert all(len(name) <= 100 and len(code) <= 100 for name, code in choices)
 
