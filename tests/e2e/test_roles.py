@@ -216,6 +216,17 @@ async def test_bad_roles_are_refused_with_an_example(world: World) -> None:
     )
     assert "You're in the rotation for **Keeper**" in again.text
     assert "already in the rotation" in twice.text
+    await join(world.kai, "Bad", world.channel)
+    clicks = await together(
+        *(
+            world.kai.run("/circle volunteer", role="prompt", circle="Bad", channel=world.channel)
+            for _ in "ab"
+        ),
+        seed=5,
+    )
+    texts = [c.text for c in clicks]
+    assert sum("You're in the rotation" in t for t in texts) == 1, texts
+    assert sum("already in the rotation" in t for t in texts) == 1, texts
     left = await world.sam.run(
         "/circle unvolunteer", role="keeper", circle="Bad", channel=world.channel
     )
