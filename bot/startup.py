@@ -20,8 +20,11 @@ from bot.scheduling import JobScheduler
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
+from bot.services.crisisplan import CrisisPlanService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
+from bot.services.resources import ResourcesService
+from bot.services.roles import RolesService
 from bot.services.safety import SafetyNet
 from bot.services.talking_piece import TalkService
 from bot.settings import Settings
@@ -64,6 +67,11 @@ def build_services(
         circles=CircleService(db, clock),
         checkins=CheckinService(db, cipher, clock, jobs, outbox, safety, static.prompts),
         talk=TalkService(db, clock, jobs, outbox),
+        # circle care (issue 13)
+        crisisplan=CrisisPlanService(db, cipher, clock, outbox),
+        # Who can't be given a role: append Unavailability sources to `.unavailability`.
+        roles=RolesService(db, cipher, clock, jobs, outbox, static.screener, static.prompts),
+        resources=ResourcesService(db, cipher, clock, static.crisis, static.resources_starter),
     )
 
 

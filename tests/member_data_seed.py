@@ -17,15 +17,20 @@ from bot.domain import talking_piece
 from bot.domain.checkins import Visibility
 from bot.domain.circles import Circle, Round
 from bot.domain.crisis import LocalResource
+from bot.domain.crisisplan import encode_part
+from bot.domain.resources import Draft
 from bot.storage import member_data
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Database, Tx
 from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
+from bot.storage.repositories import crisisplan as crisisplan_repo
 from bot.storage.repositories import dm_status, local_resources
 from bot.storage.repositories import guilds as guilds_repo
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories import outbox as outbox_repo
+from bot.storage.repositories import resources as resources_repo
+from bot.storage.repositories import roles as roles_repo
 from bot.storage.repositories import talking_piece as talk_repo
 
 SEEDED_AT = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
@@ -82,6 +87,26 @@ async def _talk_airtime(tx: Tx, seed: GuildSeed, user_id: int) -> None:
     )
 
 
+async def _role_holder(tx: Tx, _cipher: TextCipher, seed: GuildSeed, user_id: int) -> None:
+    cycle = await roles_repo.start_cycle(tx, seed.circle, f"seeded:{user_id}", SEEDED_AT)
+    assert cycle is not None
+    await roles_repo.set_holder(tx, cycle, "keeper", user_id, None, None)
+
+
+async def _role_pass(tx: Tx, _cipher: TextCipher, seed: GuildSeed, user_id: int) -> None:
+    cycle = await roles_repo.start_cycle(tx, seed.circle, f"passed:{user_id}", SEEDED_AT)
+    assert cycle is not None
+    await roles_repo.add_pass(tx, cycle, "keeper", user_id, "skip", SEEDED_AT)
+
+
+async def _next_prompt(tx: Tx, cipher: TextCipher, seed: GuildSeed, user_id: int) -> None:
+    # One question per circle: each member's goes to a circle of its own.
+    circle = await circles_repo.create(
+        tx, seed.guild_id, f"Prompted {user_id}", seed.circle.channel_id, "UTC", SEEDED_AT
+    )
+    await roles_repo.set_next_prompt(tx, cipher, circle, "How was your week?", user_id, SEEDED_AT)
+
+
 MEMBER_RECIPES: dict[str, MemberRecipe] = {
     "reminders_sent": lambda tx, _c, seed, user: checkins_repo.claim_reminder(
         tx, seed.round.id, user
@@ -108,7 +133,34 @@ MEMBER_RECIPES: dict[str, MemberRecipe] = {
     "talk_mutes": lambda tx, _c, seed, user: talk_repo.note_muted(
         tx, seed.guild_id, user, 0, SEEDED_AT
     ),
+    # circle care (issue 13)
+    "crisis_plans": lambda tx, cipher, _seed, user: crisisplan_repo.save_part(
+        tx, cipher, user, 1, encode_part({"warning_signs": f"seeded plan of {user}"}), SEEDED_AT
+    ),
+    "circle_role_holders": _role_holder,
+    "circle_role_passes": _role_pass,
+    "circle_role_volunteers": lambda tx, _c, seed, user: roles_repo.add_volunteer(
+        tx, seed.circle, "keeper", user, SEEDED_AT
+    ),
+    "circle_next_prompts": _next_prompt,
+    "shared_resources": lambda tx, cipher, seed, user: resources_repo.add(
+        tx,
+        cipher,
+        seed.guild_id,
+        Draft("peer-group", f"Group of {user}", "Meets on Mondays", None, "ANY", None),
+        user,
+        False,
+        True,
+        SEEDED_AT,
+    ),
 }
+
+
+async def _seeded_cycle(tx: Tx, guild_id: int) -> None:
+    circle = await circles_repo.by_name(tx, guild_id, f"Seeded {guild_id}")
+    assert circle is not None
+    await roles_repo.start_cycle(tx, circle, "seeded", SEEDED_AT)
+
 
 # Tables of a guild with no member column. Circles and rounds are written first by
 # `seed_guild` itself (every member recipe needs them).
@@ -119,6 +171,8 @@ GUILD_RECIPES: dict[str, GuildRecipe] = {
     "local_resources": lambda tx, guild: local_resources.add(
         tx, guild, LocalResource(f"Warmline {guild}", "call 555-0100")
     ),
+    "circle_role_cycles": lambda tx, guild: _seeded_cycle(tx, guild),
+    "resource_settings": lambda tx, guild: resources_repo.set_approval_required(tx, guild, True),
     "scheduled_jobs": lambda tx, guild: jobs_repo.upsert(
         tx,
         jobs_repo.StoredJob(

@@ -339,6 +339,74 @@ async def talking_piece_scene(stage: Stage) -> None:
     )
 
 
+# -- circle care (issue 13): a crisis plan, rotating roles, shared knowledge ---------------
+async def care_scene(stage: Stage) -> None:
+    ada, sam, kai, noor = (stage.member(n) for n in ("Ada", "Sam", "Kai", "Noor"))
+    form = await sam.run("/crisisplan edit", channel=stage.channel)
+    expect(form.modal is not None, "/crisisplan edit opened no form")
+    saved = await sam.submit(
+        form,
+        {
+            "Warning signs": "I stop answering messages",
+            "Things I can do on my own": "a walk round the block",
+            "People I can ask for help": "my sister",
+        },
+    )
+    expect_private(saved, "part 1 of the crisis plan")
+    stage.say("Sam saves part 1, then presses Continue for part 2 (its lines are prefilled):")
+    second = await sam.click("Continue with part 2", message=saved)
+    expect(second.modal is not None, "Continue with part 2 opened no form")
+    done = await sam.submit(second, {"My reasons to keep going": "my cat Miso"})
+    expect_private(done, "part 2 of the crisis plan")
+    view = await sam.run("/crisisplan view", channel=stage.channel)
+    expect_private(view, "/crisisplan view")
+    expect("my cat Miso" in view.text, "the plan's view lacks what Sam wrote")
+    stage.say("The /crisis card now offers Sam's plan, to Sam only:")
+    card = await sam.run("/crisis", channel=stage.channel)
+    expect("My plan" in card.buttons, "the /crisis card has no My plan button")
+    shown = await sam.click("My plan", message=card)
+    expect_private(shown, "My plan")
+
+    stage.say("Sam and Kai volunteer as keeper, Noor to pick prompts; Ada turns the rotation on.")
+    for member, role in ((sam, "keeper"), (kai, "keeper"), (noor, "prompt")):
+        reply = await member.run(
+            "/circle volunteer", role=role, circle=CIRCLE, channel=stage.channel
+        )
+        expect_private(reply, f"/circle volunteer role:{role}")
+    reply = await ada.run(
+        "/facilitate circle roles", circle=CIRCLE, rotation=True, channel=stage.channel
+    )
+    expect_private(reply, "/facilitate circle roles")
+    await stage.server.wait_for(
+        lambda: any("This cycle's roles" in m.text for m in stage.channel.messages),
+        message="for this cycle's roles",
+    )
+    post = next(m for m in reversed(stage.channel.messages) if "This cycle's roles" in m.text)
+    stage.say("Sam can't keep this week, and presses Swap keeper: the next in line takes it.")
+    swapped = await sam.click("Swap keeper", message=post)
+    expect_private(swapped, "Swap keeper")
+    expect(kai.mention in swapped.text, "the swap did not hand keeper to Kai")
+
+    stage.say("Noor adds a sliding-scale clinic; Kai finds it with /resources search.")
+    form = await noor.run("/resources add", kind="sliding-scale", channel=stage.channel)
+    expect(form.modal is not None, "/resources add opened no form")
+    added = await noor.submit(
+        form,
+        {
+            "Name": "Riverside Community Clinic",
+            "What it offers": "Counselling from $20 a session",
+            "Link": "https://riverside.example.org",
+        },
+    )
+    expect_private(added, "/resources add")
+    found = await kai.run("/resources search", words="sliding clinic", channel=stage.channel)
+    expect_private(found, "/resources search")
+    expect("Riverside Community Clinic" in found.text, "the search did not find the clinic")
+    stage.say(
+        "✓ Checked: a private plan in two forms; roles named and swapped; a clinic shared and found."
+    )
+
+
 SCENES: tuple[Scene, ...] = (
     Scene(
         "Crisis lines, from anywhere",
@@ -374,5 +442,10 @@ SCENES: tuple[Scene, ...] = (
         "The talking piece",
         "A live gathering: one speaks at a time, passing is fine, and time is kept gently.",
         talking_piece_scene,
+    ),
+    Scene(
+        "Circle care",
+        "Sam writes a crisis plan; the circle's roles rotate; Noor shares a clinic she trusts.",
+        care_scene,
     ),
 )

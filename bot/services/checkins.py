@@ -44,6 +44,7 @@ from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import dm_status
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories import outbox as outbox_repo
+from bot.storage.repositories import roles as roles_repo
 from bot.storage.repositories.checkins import AnswerContext
 from bot.storage.repositories.jobs import StoredJob
 from bot.timeutil import to_db
@@ -228,13 +229,18 @@ class CheckinService:
             await circles_repo.hold(tx, circle.id)  # one opening at a time per circle
             bank = [*self._prompts, *await repo.custom_prompts(tx, circle.id)]
             used = await repo.used_prompts(tx, circle.id)
-            prompt = pick_prompt(bank, used, self._rng)
+            # The rotating prompt holder's question, if they set one (circle care, issue 13).
+            chosen = await roles_repo.next_prompt(tx, self._cipher, circle.id)
+            prompt = chosen or pick_prompt(bank, used, self._rng)
             round_ = await repo.open_round(tx, circle, slot, prompt, now, now + length)
             if round_ is None:
                 return None  # this slot already has a round, or another round is open
-            await repo.mark_prompt_used(
-                tx, circle.id, prompt, bank_exhausted=not (set(bank) - used)
-            )
+            if chosen is not None:
+                await roles_repo.take_next_prompt(tx, self._cipher, circle.id)
+            else:
+                await repo.mark_prompt_used(
+                    tx, circle.id, prompt, bank_exhausted=not (set(bank) - used)
+                )
             # Stored with the round: a round can never exist without its close timer.
             timers = [
                 StoredJob(

@@ -87,6 +87,43 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
         ("user_id",),
         "that the bot server-muted you in voice for a talking-piece round, so it unmutes you",
     ),
+    # circle care (issue 13)
+    MemberTable(
+        "crisis_plans",
+        ("user_id",),
+        "your crisis plan (encrypted); only you see it unless you share it",
+        encrypted_columns=("part1", "part2"),
+        key_columns=("user_id",),
+    ),
+    MemberTable(
+        "circle_role_passes",
+        ("user_id",),
+        "rotating roles you swapped or skipped (no reason asked)",
+    ),
+    MemberTable(
+        "circle_role_holders",
+        ("user_id",),
+        "rotating roles you held in a circle, per cycle",
+    ),
+    MemberTable(
+        "circle_role_volunteers",
+        ("user_id",),
+        "rotating roles you volunteered for, and your last turn",
+    ),
+    MemberTable(
+        "circle_next_prompts",
+        ("set_by_user_id",),
+        "a check-in question you set as prompt holder (encrypted), until used",
+        encrypted_columns=("prompt",),
+        key_columns=("circle_id",),
+    ),
+    MemberTable(
+        "shared_resources",
+        ("author_user_id",),
+        "resources you shared (encrypted), named or as “a member”",
+        encrypted_columns=("name", "offers", "url", "notes"),
+        key_columns=("id",),
+    ),
 )
 
 GUILD_TABLES: tuple[GuildTable, ...] = (
@@ -102,6 +139,14 @@ GUILD_TABLES: tuple[GuildTable, ...] = (
     GuildTable("talk_airtime"),
     GuildTable("talk_mutes"),
     GuildTable("talk_gatherings"),
+    # circle care (issue 13)
+    GuildTable("circle_role_passes"),
+    GuildTable("circle_role_holders"),
+    GuildTable("circle_role_cycles"),
+    GuildTable("circle_role_volunteers"),
+    GuildTable("circle_next_prompts"),
+    GuildTable("shared_resources"),
+    GuildTable("resource_settings"),
 )
 
 # Tables with a member-id column that hold no member data (explained here, checked by a test).

@@ -12,6 +12,7 @@ from bot.errors import ValidationError
 from bot.replies import reply_ephemeral, within_deadline
 from bot.text import clip
 from bot.ui.circles import AgreementModal
+from bot.ui.roles import status_embed
 from cogs.circle_options import CircleName, circle_autocomplete, resolve_circle
 from cogs.facilitate import FacilitatorGroup
 
@@ -99,5 +100,30 @@ class CircleFacilitation(
             interaction,
             f"Members with {role.mention} are now facilitators. To let them see `/facilitate`, allow "
             "the role in Server Settings → Integrations → Circlekeeper.",
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    # -- rotating roles (circle care, issue 13) ------------------------------------------
+
+    @app_commands.command(
+        name="roles", description="A circle's rotating roles: volunteers, rotation on or off."
+    )
+    @app_commands.describe(
+        circle="The circle's name", rotation="True: rotate (first cycle now); False: stop"
+    )
+    @app_commands.autocomplete(circle=circle_autocomplete)
+    async def roles(
+        self, interaction: discord.Interaction, circle: CircleName, rotation: bool | None = None
+    ) -> None:
+        found = await resolve_circle(interaction, circle)
+        roles = self.bot.resources.services.roles
+        if rotation is not None:
+            await within_deadline(interaction, roles.set_rotation(found, rotation))
+        status = await within_deadline(interaction, roles.status(found))
+        await reply_ephemeral(
+            interaction,
+            "Members opt in with `/circle volunteer role:keeper` (or reminder, prompt). Each "
+            "cycle follows the check-in schedule, or comes weekly.",
+            embed=status_embed(found, status),
             allowed_mentions=discord.AllowedMentions.none(),
         )

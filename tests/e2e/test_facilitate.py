@@ -28,7 +28,7 @@ SURFACE = {
     "ping": {""},
     "crisis": {""},
     "privacy": {"export", "delete", "policy"},
-    "circle": {"join", "leave", "info"},
+    "circle": {"join", "leave", "info", "volunteer", "unvolunteer"},
     "checkin": {"history", "reminders", "pause", "resume"},
     "facilitate": {
         "circle create",
@@ -43,7 +43,15 @@ SURFACE = {
         "crisis list",
         "crisis alerts",
         "talk start",
+        # circle care (issue 13)
+        "circle roles",
+        "resources approve",
+        "resources remove",
+        "resources approval",
     },
+    # circle care (issue 13)
+    "crisisplan": {"edit", "view", "share", "delete"},
+    "resources": {"add", "list", "search"},
 }
 OLD_NAMES = [
     "/crisis-admin region",
@@ -74,6 +82,11 @@ VALID: dict[str, str] = {
     "timezone": "Europe/London",
     "setting": "on",
     "until": "2w",
+    # circle care (issue 13)
+    "role": "keeper",
+    "kind": "peer-group",
+    "words": "clinic",
+    "entry": "1",
 }
 
 

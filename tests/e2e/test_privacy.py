@@ -282,7 +282,9 @@ async def test_a_failed_erase_changes_nothing_and_says_so(
         "Nothing was erased: something went wrong on our side. "
         "Please try `/privacy delete` again in a moment."
     )
-    assert pressed.followups and pressed.followups[-1].content == SORRY
+    # The apology follows the edit: wait for it rather than race it.
+    await world.server.wait_for(lambda: bool(pressed.followups), message="the apology")
+    assert pressed.followups[-1].content == SORRY
     assert pressed.followups[-1].ephemeral
     assert await rows_about(world, world.sam.id) == sam_before
     assert await rows_about(world, world.kai.id) == kai_before
