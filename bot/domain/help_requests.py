@@ -478,3 +478,54 @@ def gini(values: Sequence[float]) -> float:
         return 0.0
     weighted = sum((i + 1) * x for i, x in enumerate(xs))
     return (2 * weighted) / (n * total) - (n + 1) / n
+
+
+# -- an ask, as stored ------------------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    RESOLVED = "resolved"
+    WITHDRAWN = "withdrawn"
+    IDLE = "idle"  # closed by idle care after silence
+    LEFT = "left"  # the asker left the server
+
+
+@dataclass(frozen=True)
+class Ask:
+    id: int
+    circle_id: int
+    guild_id: int
+    requester_id: int
+    kind: Kind
+    anonymous: bool
+    text: AskText
+    flagged: bool
+    channel_id: int
+    thread_id: int | None
+    created_at: datetime
+    last_activity_at: datetime
+    care_asked_at: datetime | None
+    closed_at: datetime | None
+    outcome: Outcome | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def care(self) -> CareState:
+        return CareState(
+            self.last_activity_at, self.care_asked_at, self.flagged, closed=not self.is_open
+        )
+
+    @property
+    def title(self) -> str:
+        return thread_title(self.kind, self.text.what)
+
+
+@dataclass(frozen=True)
+class HelpSettings:
+    help_channel_id: int | None = None
+    gratitude_channel_id: int | None = None
+    idle_days: int = DEFAULT_IDLE_DAYS
+    time_bank: bool = True
