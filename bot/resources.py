@@ -10,6 +10,7 @@ from bot.scheduling import JobScheduler
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
+from bot.services.help_requests import HelpService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
 from bot.services.safety import SafetyNet
@@ -27,6 +28,7 @@ class Services:
     safety: SafetyNet
     circles: CircleService
     checkins: CheckinService
+    help: HelpService
 
 
 @dataclass(frozen=True)

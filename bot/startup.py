@@ -20,6 +20,7 @@ from bot.scheduling import JobScheduler
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
+from bot.services.help_requests import HelpService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
 from bot.services.safety import SafetyNet
@@ -62,6 +63,7 @@ def build_services(
         safety=safety,
         circles=CircleService(db, clock),
         checkins=CheckinService(db, cipher, clock, jobs, outbox, safety, static.prompts),
+        help=HelpService(db, cipher, clock, jobs, outbox, safety),
     )
 
 
