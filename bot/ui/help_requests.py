@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 ASK_COLOUR = discord.Colour(0xC9A227)
 NO_PINGS = discord.AllowedMentions.none()
-THREAD_WAIT_SECONDS = 5.0
+THREAD_WAIT_SECONDS = 3.0  # the reply links the thread if it opens by then
 WHEN_PLACEHOLDER = "Tuesday at 2pm, from Main St to the clinic on 5th"
 ENOUGH_PLACEHOLDER = "e.g. a 30-minute call, or a ride one way"
 
