@@ -12,7 +12,7 @@ import pytest
 
 from bot.localdiscord import Channel, Member, Reply
 from bot.localdiscord.driver import together
-from bot.localdiscord.state import Message
+from bot.localdiscord.state import CREATE_PUBLIC_THREADS, Message
 from bot.storage.repositories import help_requests as help_repo
 from tests.e2e.checkin_helpers import all_text_seen, circle_named, create_circle, join
 from tests.e2e.conftest import World, run_due
@@ -353,3 +353,52 @@ async def test_export_and_delete_of_an_anonymous_asker(world: World) -> None:
     assert "This ask was withdrawn." in thread.messages[-1].text and thread.archived
     async with world.bot.resources.db.read() as tx:
         assert await help_repo.open_ask_count(tx, sam.id) == 0
+
+
+async def test_more_bad_input_and_the_safety_net_on_an_anonymous_addition(world: World) -> None:
+    sam, kai = world.sam, world.kai
+    channel = await _circle(world, "Edge Circle", sam, kai)
+    long_note = await sam.run("/thanks", channel=channel, member=kai, note="x" * 501)
+    assert "the limit is 500" in long_note.text
+    nowhere = await world.facilitator.run(
+        "/facilitate help balance", channel=channel, circle="Nope"
+    )
+    assert "no circle called" in nowhere.text
+    closed = world.guild.create_text_channel("no-threads")
+    closed.deny_bot(CREATE_PUBLIC_THREADS)
+    refused = await world.facilitator.run(
+        "/facilitate circle help-channel",
+        channel=channel,
+        circle="Edge Circle",
+        options={"channel": closed},
+    )
+    assert "I can't use" in refused.text and "Create Public Threads" in refused.text
+
+    await _ask(sam, channel, what="Company at the hospital")  # named
+    await _ask(kai, channel, what="Someone to talk to", anonymous=True, kind="emotional")
+    await _settle(world)
+    named, anonymous = channel.threads
+    async with world.bot.resources.db.read() as tx:
+        named_id = await tx.scalar(
+            "SELECT id FROM help_asks WHERE requester_id = ? AND closed_at IS NULL", (sam.id,)
+        )
+    not_anonymous = await world.facilitator.run(
+        "/facilitate help reveal", channel=channel, ask=named_id, reason="checking"
+    )
+    assert "is not anonymous" in not_anonymous.text
+
+    add = await kai.click("Add to my ask", message=_opening(anonymous))
+    blank = await kai.submit(add, add_to_your_ask="   ")
+    assert "Add to your ask" in blank.text
+    add = await kai.click("Add to my ask", message=_opening(anonymous))
+    heavy = await kai.submit(add, add_to_your_ask="Honestly I want to end my life")
+    assert "Added anonymously" in heavy.text
+    assert heavy.followups and heavy.followups[-1].embeds, heavy.describe()  # the crisis card
+    await _settle(world)
+    kept = anonymous.messages[-1].text
+    assert "The asker added" in kept and "end my life" in kept and str(kai.id) not in kept
+    not_theirs = await sam.click("Add to my ask", message=_opening(anonymous))
+    assert not_theirs.modal is not None  # a form can't wait; the submit checks whose ask it is
+    refused_add = await sam.submit(not_theirs, add_to_your_ask="hello")
+    assert "Only the person who asked" in refused_add.text
+    assert "hello" not in anonymous.messages[-1].text
