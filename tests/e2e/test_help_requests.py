@@ -377,7 +377,7 @@ async def test_more_bad_input_and_the_safety_net_on_an_anonymous_addition(world:
     await _ask(sam, channel, what="Company at the hospital")  # named
     await _ask(kai, channel, what="Someone to talk to", anonymous=True, kind="emotional")
     await _settle(world)
-    named, anonymous = channel.threads
+    _named, anonymous = channel.threads
     async with world.bot.resources.db.read() as tx:
         named_id = await tx.scalar(
             "SELECT id FROM help_asks WHERE requester_id = ? AND closed_at IS NULL", (sam.id,)
