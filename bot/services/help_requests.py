@@ -43,6 +43,7 @@ from bot.domain.help_requests import (
     route,
     validate_addition,
     validate_ask,
+    validate_idle_days,
     validate_max_helps,
     validate_thanks_note,
 )
@@ -212,6 +213,17 @@ class HelpService:
         column = {"help": "help_channel_id", "gratitude": "gratitude_channel_id"}[which]
         async with self._db.transaction() as tx:
             await repo.set_setting(tx, circle.id, circle.guild_id, column, channel_id)
+
+    async def configure(
+        self, circle: Circle, idle_days: int | None, time_bank: bool | None
+    ) -> HelpSettings:
+        async with self._db.transaction() as tx:
+            if idle_days is not None:
+                days = validate_idle_days(idle_days)
+                await repo.set_setting(tx, circle.id, circle.guild_id, "idle_days", days)
+            if time_bank is not None:
+                await repo.set_setting(tx, circle.id, circle.guild_id, "time_bank", int(time_bank))
+            return await repo.settings(tx, circle.id)
 
     # -- asking
 
@@ -592,7 +604,7 @@ class HelpService:
         text = validate_thanks_note(note)
         now = self._clock.now()
         async with self._db.transaction() as tx:
-            await tx.serialize(f"help-thanks:{giver_id}")
+            await repo.hold_giver(tx, giver_id)  # the daily caps count rows not yet written
             check_may_thank(
                 giver_id,
                 recipient_id,

@@ -67,3 +67,28 @@ class HelpFacilitation(FacilitatorGroup, name="help", description="Help requests
             clip("\n".join(lines), 2000),
             allowed_mentions=discord.AllowedMentions.none(),
         )
+
+    @app_commands.command(name="settings", description="A circle's idle care and time bank.")
+    @app_commands.describe(
+        circle="The circle's name",
+        idle_days="Quiet days before the asker is asked “still need this?” (1–30, default 3)",
+        time_bank="Offer asker and helpers to log time given (default on)",
+    )
+    @app_commands.autocomplete(circle=circle_autocomplete)
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        circle: CircleName,
+        idle_days: app_commands.Range[int, 1, 30] | None = None,
+        time_bank: bool | None = None,
+    ) -> None:
+        found = await resolve_circle(interaction, circle)
+        current = await within_deadline(
+            interaction,
+            self.bot.resources.services.help.configure(found, idle_days, time_bank),
+        )
+        await reply_ephemeral(
+            interaction,
+            f"**{clip(found.name, 50)}**: idle care after {current.idle_days} quiet day(s); "
+            f"time bank {'on' if current.time_bank else 'off'}.",
+        )

@@ -10,67 +10,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.localdiscord import Channel, Member, Reply
 from bot.localdiscord.driver import together
-from bot.localdiscord.state import CREATE_PUBLIC_THREADS, Message
+from bot.localdiscord.state import CREATE_PUBLIC_THREADS
 from bot.storage.repositories import help_requests as help_repo
-from tests.e2e.checkin_helpers import all_text_seen, circle_named, create_circle, join
-from tests.e2e.conftest import World, run_due
-
-
-async def _circle(world: World, name: str, *members: Member) -> Channel:
-    channel = world.guild.create_text_channel(name.lower().replace(" ", "-"))
-    await create_circle(world.facilitator, name, channel)
-    for member in members:
-        await join(member, name, channel)
-    return channel
-
-
-async def _capacity(member: Member, channel: Channel, state: str, **options: object) -> Reply:
-    reply = await member.run("/capacity", channel=channel, state=state, **options)
-    assert reply.ephemeral, reply.describe()
-    return reply
-
-
-async def _ask(
-    member: Member,
-    channel: Channel,
-    *,
-    kind: str = "practical",
-    what: str = "A ride to my appointment",
-    when: str | None = "Tuesday 2pm, Main St clinic",
-    anonymous: bool = False,
-) -> Reply:
-    form = await member.run("/ask", channel=channel, kind=kind)
-    assert form.modal is not None, form.describe()
-    assert form.modal.labels == [
-        "What you need",
-        "When and where",
-        "What would be enough",
-        "Ask anonymously",
-    ]
-    fields: dict[str, object] = {"what_you_need": what}
-    if when:
-        fields["when_and_where"] = when
-    if anonymous:
-        fields["ask_anonymously"] = "yes"
-    reply = await member.submit(form, **fields)
-    assert reply.ephemeral, reply.describe()
-    return reply
-
-
-def _thread(channel: Channel) -> Channel:
-    threads = channel.threads
-    assert threads, f"no thread in {channel}"
-    return threads[-1]
-
-
-def _opening(thread: Channel) -> Message:
-    return thread.messages[0]
-
-
-async def _settle(world: World) -> None:
-    await run_due(world.bot)
+from tests.e2e import help_helpers as hh
+from tests.e2e.checkin_helpers import all_text_seen, circle_named
+from tests.e2e.conftest import World
 
 
 async def test_anonymous_ask_routes_offers_accepts_resolves_and_never_names_the_asker(
@@ -79,17 +24,17 @@ async def test_anonymous_ask_routes_offers_accepts_resolves_and_never_names_the_
     caplog.set_level(logging.INFO)
     sam, kai, noor = world.sam, world.kai, world.noor
     ida = world.guild.add_member("Ida")
-    channel = await _circle(world, "Help Circle", sam, kai, noor, ida)
-    await _capacity(kai, channel, "available", kinds="practical")
-    await _capacity(ida, channel, "available")
-    await _capacity(noor, channel, "resting")
+    channel = await hh.circle(world, "Help Circle", sam, kai, noor, ida)
+    await hh.capacity(kai, channel, "available", kinds="practical")
+    await hh.capacity(ida, channel, "available")
+    await hh.capacity(noor, channel, "resting")
 
-    reply = await _ask(sam, channel, anonymous=True, what="A ride to my appointment")
-    await _settle(world)
-    thread = _thread(channel)
+    reply = await hh.ask(sam, channel, anonymous=True, what="A ride to my appointment")
+    await hh.settle(world)
+    thread = hh.thread(channel)
     assert thread.name == "Practical · A ride to my appointment"
     assert sam.id not in thread.member_ids  # never added: Discord would announce it
-    opening = _opening(thread)
+    opening = hh.opening(thread)
     assert "Someone in the circle asked" in opening.text
     assert "I told 2 member(s)" in reply.text and "anonymous" in reply.text
 
@@ -102,7 +47,7 @@ async def test_anonymous_ask_routes_offers_accepts_resolves_and_never_names_the_
     assert offered.ephemeral and "told privately" in offered.text
     again = await kai.click("I can help", message=opening)  # a double click
     assert "already offered" in again.text
-    await _settle(world)
+    await hh.settle(world)
     offer_dm = [m for m in sam.dms if "offered to help" in m.text]
     assert len(offer_dm) == 1 and f"<@{kai.id}>" in offer_dm[0].text
 
@@ -110,13 +55,13 @@ async def test_anonymous_ask_routes_offers_accepts_resolves_and_never_names_the_
         sam.click("Accept", message=offer_dm[0]), sam.click("Accept", message=offer_dm[0])
     )
     assert sorted(["Accepted" in accepted.text, "Accepted" in twice.text]) == [False, True]
-    await _settle(world)
+    await hh.settle(world)
     assert [m for m in thread.messages if f"<@{kai.id}> is helping" in m.text]
     assert len([m for m in kai.dms if "You're helping with" in m.text]) == 1
 
     resolved = await sam.click("Resolved", message=opening)
     assert "Resolved" in resolved.text and "/thanks" in resolved.text
-    await _settle(world)
+    await hh.settle(world)
     assert thread.archived and "Resolved." in thread.messages[-1].text
 
     # Anonymity: the asker appears nowhere anyone else can see, nor in any log line.
@@ -134,9 +79,9 @@ async def test_anonymous_ask_routes_offers_accepts_resolves_and_never_names_the_
 
 async def test_reveal_is_recorded_and_the_asker_told(world: World) -> None:
     sam = world.sam
-    channel = await _circle(world, "Reveal Circle", sam)
-    await _ask(sam, channel, anonymous=True, kind="emotional", what="Someone to talk to tonight")
-    await _settle(world)
+    channel = await hh.circle(world, "Reveal Circle", sam)
+    await hh.ask(sam, channel, anonymous=True, kind="emotional", what="Someone to talk to tonight")
+    await hh.settle(world)
     circle = await circle_named(world.bot, world.guild.id, "Reveal Circle")
     async with world.bot.resources.db.read() as tx:
         ask_id = int(await tx.scalar("SELECT id FROM help_asks WHERE circle_id = ?", (circle.id,)))
@@ -156,7 +101,7 @@ async def test_reveal_is_recorded_and_the_asker_told(world: World) -> None:
         "/facilitate help reveal", channel=channel, ask=ask_id, reason="safety concern"
     )
     assert shown.ephemeral and f"<@{sam.id}>" in shown.text
-    await _settle(world)
+    await hh.settle(world)
     told = [m for m in sam.dms if "revealed to facilitators" in m.text]
     assert len(told) == 1 and f"<@{world.facilitator.id}>" in told[0].text
     assert "safety concern" in told[0].text
@@ -169,26 +114,26 @@ async def test_reveal_is_recorded_and_the_asker_told(world: World) -> None:
 
 async def test_routing_skips_capped_members_and_spreads_load(world: World) -> None:
     sam, kai, noor = world.sam, world.kai, world.noor
-    channel = await _circle(world, "Cap Circle", sam, kai, noor)
-    await _capacity(kai, channel, "limited")  # one help at a time
-    await _capacity(noor, channel, "available")
-    await _ask(sam, channel, what="Help moving a sofa")
-    await _settle(world)
-    first = _opening(_thread(channel))
+    channel = await hh.circle(world, "Cap Circle", sam, kai, noor)
+    await hh.capacity(kai, channel, "limited")  # one help at a time
+    await hh.capacity(noor, channel, "available")
+    await hh.ask(sam, channel, what="Help moving a sofa")
+    await hh.settle(world)
+    first = hh.opening(hh.thread(channel))
     await kai.click("I can help", message=first)
-    await _settle(world)
+    await hh.settle(world)
     await sam.click("Accept", message=[m for m in sam.dms if "offered" in m.text][-1])
-    await _settle(world)
+    await hh.settle(world)
     before_kai, before_noor = len(kai.dms), len(noor.dms)
-    await _ask(sam, channel, what="Someone to water plants")
-    await _settle(world)
+    await hh.ask(sam, channel, what="Someone to water plants")
+    await hh.settle(world)
     assert len(kai.dms) == before_kai  # at their cap: not told
     assert len(noor.dms) == before_noor + 1
 
 
 async def test_named_addition_and_bad_input_everywhere(world: World) -> None:
     sam, kai = world.sam, world.kai
-    channel = await _circle(world, "Input Circle", sam)
+    channel = await hh.circle(world, "Input Circle", sam)
     refusals = {
         ("/ask", "kind", "cooking"): "emotional, practical, informational or social",
         ("/capacity", "state", "busy"): "available, limited or resting",
@@ -210,9 +155,9 @@ async def test_named_addition_and_bad_input_everywhere(world: World) -> None:
     assert "What you need" in blank.text
     assert not channel.threads  # nothing half-written
 
-    await _ask(sam, channel, kind="social", what="Company for a walk")
-    await _settle(world)
-    opening = _opening(_thread(channel))
+    await hh.ask(sam, channel, kind="social", what="Company for a walk")
+    await hh.settle(world)
+    opening = hh.opening(hh.thread(channel))
     assert f"<@{sam.id}> asked" in opening.text
     not_mine = await world.facilitator.click("Resolved", message=opening)
     assert "Only the person who asked" in not_mine.text
@@ -220,17 +165,17 @@ async def test_named_addition_and_bad_input_everywhere(world: World) -> None:
     assert add.modal is not None
     added = await sam.submit(add, add_to_your_ask="Saturday morning works best")
     assert "Added" in added.text
-    await _settle(world)
-    assert "Saturday morning works best" in _thread(channel).messages[-1].text
+    await hh.settle(world)
+    assert "Saturday morning works best" in hh.thread(channel).messages[-1].text
     withdrawn = await sam.click("Withdraw", message=opening)
     assert "Withdrawn" in withdrawn.text
 
 
 async def test_open_ask_cap_refuses_kindly(world: World) -> None:
     sam = world.sam
-    channel = await _circle(world, "Many Circle", sam)
+    channel = await hh.circle(world, "Many Circle", sam)
     for n in range(3):
-        await _ask(sam, channel, what=f"Ask number {n}", when=None)
+        await hh.ask(sam, channel, what=f"Ask number {n}", when=None)
     refused = await sam.run("/ask", channel=channel, kind="practical")
     assert refused.ephemeral and refused.modal is None and "3 open asks" in refused.text
 
@@ -239,13 +184,13 @@ async def test_idle_care_asks_then_closes_and_a_crisis_ask_is_never_auto_closed(
     world: World,
 ) -> None:
     sam, kai = world.sam, world.kai
-    channel = await _circle(world, "Idle Circle", sam, kai)
-    await _ask(sam, channel, what="Help with a form", when=None)
-    crisis = await _ask(sam, channel, kind="emotional", what="I want to kill myself", when=None)
+    channel = await hh.circle(world, "Idle Circle", sam, kai)
+    await hh.ask(sam, channel, what="Help with a form", when=None)
+    crisis = await hh.ask(sam, channel, kind="emotional", what="I want to kill myself", when=None)
     assert any("988" in m.text or "lines" in m.text.lower() for m in crisis.messages[1:]), (
         crisis.describe()
     )
-    await _settle(world)
+    await hh.settle(world)
     quiet, flagged = channel.threads[-2], channel.threads[-1]
     await world.advance(timedelta(days=3, minutes=1))
     care = [m for m in sam.dms if "Do you still need this?" in m.text]
@@ -262,18 +207,18 @@ async def test_idle_care_asks_then_closes_and_a_crisis_ask_is_never_auto_closed(
 
 async def test_a_member_who_left_has_their_open_ask_closed_at_care_time(world: World) -> None:
     sam = world.sam
-    channel = await _circle(world, "Leave Circle", sam)
-    await _ask(sam, channel, anonymous=True, what="Borrow a drill")
-    await _settle(world)
+    channel = await hh.circle(world, "Leave Circle", sam)
+    await hh.ask(sam, channel, anonymous=True, what="Borrow a drill")
+    await hh.settle(world)
     world.guild.remove_member(sam)
     await world.advance(timedelta(days=3, minutes=1))
-    thread = _thread(channel)
+    thread = hh.thread(channel)
     assert thread.archived and "no longer in the server" in thread.messages[-1].text
 
 
 async def test_thanks_ledger_balance_and_channels(world: World) -> None:
     sam, kai = world.sam, world.kai
-    channel = await _circle(world, "Thanks Circle", sam, kai)
+    channel = await hh.circle(world, "Thanks Circle", sam, kai)
     gratitude = world.guild.create_text_channel("gratitude")
     set_reply = await world.facilitator.run(
         "/facilitate circle gratitude-channel",
@@ -290,15 +235,15 @@ async def test_thanks_ledger_balance_and_channels(world: World) -> None:
         options={"channel": helps},
     )
     assert "Asks open their threads" in set_help.text
-    await _capacity(kai, channel, "available")
-    await _ask(sam, channel, what="Read over a letter")
-    await _settle(world)
-    opening = _opening(_thread(helps))
+    await hh.capacity(kai, channel, "available")
+    await hh.ask(sam, channel, what="Read over a letter")
+    await hh.settle(world)
+    opening = hh.opening(hh.thread(helps))
     await kai.click("I can help", message=opening)
-    await _settle(world)
+    await hh.settle(world)
     await sam.click("Accept", message=[m for m in sam.dms if "offered" in m.text][-1])
     resolved = await sam.click("Resolved", message=opening)
-    await _settle(world)
+    await hh.settle(world)
     log_form = await sam.click("Log time with helper 1", message=resolved)
     bad = await sam.submit(log_form, how_much_time="forever")
     assert "30m, 1h or 1h30m" in bad.text
@@ -334,12 +279,12 @@ async def test_thanks_ledger_balance_and_channels(world: World) -> None:
 
 async def test_export_and_delete_of_an_anonymous_asker(world: World) -> None:
     sam, kai = world.sam, world.kai
-    channel = await _circle(world, "Erase Circle", sam, kai)
-    await _capacity(kai, channel, "available")
-    await _ask(sam, channel, anonymous=True, what="A lift to the station")
-    await _settle(world)
-    await kai.click("I can help", message=_opening(_thread(channel)))
-    await _settle(world)
+    channel = await hh.circle(world, "Erase Circle", sam, kai)
+    await hh.capacity(kai, channel, "available")
+    await hh.ask(sam, channel, anonymous=True, what="A lift to the station")
+    await hh.settle(world)
+    await kai.click("I can help", message=hh.opening(hh.thread(channel)))
+    await hh.settle(world)
     kai_export = await kai.run("/privacy export", channel=channel)
     kai_data = kai_export.files[0].content.decode()
     assert "help_offers" in kai_data and str(sam.id) not in kai_data
@@ -348,8 +293,8 @@ async def test_export_and_delete_of_an_anonymous_asker(world: World) -> None:
     assert sam_data["tables"]["help_asks"][0]["what"] == "A lift to the station"
     confirm = await sam.run("/privacy delete", channel=channel)
     await sam.click("Erase everything", message=confirm)
-    await _settle(world)
-    thread = _thread(channel)
+    await hh.settle(world)
+    thread = hh.thread(channel)
     assert "This ask was withdrawn." in thread.messages[-1].text and thread.archived
     async with world.bot.resources.db.read() as tx:
         assert await help_repo.open_ask_count(tx, sam.id) == 0
@@ -357,7 +302,7 @@ async def test_export_and_delete_of_an_anonymous_asker(world: World) -> None:
 
 async def test_more_bad_input_and_the_safety_net_on_an_anonymous_addition(world: World) -> None:
     sam, kai = world.sam, world.kai
-    channel = await _circle(world, "Edge Circle", sam, kai)
+    channel = await hh.circle(world, "Edge Circle", sam, kai)
     long_note = await sam.run("/thanks", channel=channel, member=kai, note="x" * 501)
     assert "the limit is 500" in long_note.text
     nowhere = await world.facilitator.run(
@@ -374,9 +319,9 @@ async def test_more_bad_input_and_the_safety_net_on_an_anonymous_addition(world:
     )
     assert "I can't use" in refused.text and "Create Public Threads" in refused.text
 
-    await _ask(sam, channel, what="Company at the hospital")  # named
-    await _ask(kai, channel, what="Someone to talk to", anonymous=True, kind="emotional")
-    await _settle(world)
+    await hh.ask(sam, channel, what="Company at the hospital")  # named
+    await hh.ask(kai, channel, what="Someone to talk to", anonymous=True, kind="emotional")
+    await hh.settle(world)
     _named, anonymous = channel.threads
     async with world.bot.resources.db.read() as tx:
         named_id = await tx.scalar(
@@ -387,18 +332,52 @@ async def test_more_bad_input_and_the_safety_net_on_an_anonymous_addition(world:
     )
     assert "is not anonymous" in not_anonymous.text
 
-    add = await kai.click("Add to my ask", message=_opening(anonymous))
+    add = await kai.click("Add to my ask", message=hh.opening(anonymous))
     blank = await kai.submit(add, add_to_your_ask="   ")
     assert "Add to your ask" in blank.text
-    add = await kai.click("Add to my ask", message=_opening(anonymous))
+    add = await kai.click("Add to my ask", message=hh.opening(anonymous))
     heavy = await kai.submit(add, add_to_your_ask="Honestly I want to end my life")
     assert "Added anonymously" in heavy.text
     assert heavy.followups and heavy.followups[-1].embeds, heavy.describe()  # the crisis card
-    await _settle(world)
+    await hh.settle(world)
     kept = anonymous.messages[-1].text
     assert "The asker added" in kept and "end my life" in kept and str(kai.id) not in kept
-    not_theirs = await sam.click("Add to my ask", message=_opening(anonymous))
+    not_theirs = await sam.click("Add to my ask", message=hh.opening(anonymous))
     assert not_theirs.modal is not None  # a form can't wait; the submit checks whose ask it is
     refused_add = await sam.submit(not_theirs, add_to_your_ask="hello")
     assert "Only the person who asked" in refused_add.text
     assert "hello" not in anonymous.messages[-1].text
+
+
+async def test_see_offers_when_dms_are_closed_and_circle_settings(world: World) -> None:
+    sam, kai = world.sam, world.kai
+    channel = await hh.circle(world, "Quiet Circle", sam, kai)
+    settings = await world.facilitator.run(
+        "/facilitate help settings",
+        channel=channel,
+        circle="Quiet Circle",
+        idle_days=5,
+        time_bank=False,
+    )
+    assert "after 5 quiet day(s); time bank off" in settings.text
+    sam.dms_closed = True
+    try:
+        await hh.ask(sam, channel, anonymous=True, what="Someone to feed my cat")
+        await hh.settle(world)
+        first = hh.opening(hh.thread(channel))
+        empty = await sam.click("See offers", message=first)
+        assert "No offers yet" in empty.text
+        await kai.click("I can help", message=first)
+        await hh.settle(world)
+        assert not sam.dms  # closed: the offer waits in See offers
+        offers = await sam.click("See offers", message=first)
+        assert f"<@{kai.id}> offered" in offers.text
+        accepted = await sam.click("Accept offer 1", message=offers)
+        assert "Accepted" in accepted.text
+        not_theirs = await kai.click("See offers", message=first)
+        assert "Only the person who asked" in not_theirs.text
+        resolved = await sam.click("Resolved", message=first)
+        assert not resolved.buttons  # time bank off: nothing to log
+        await world.advance(timedelta(days=4))
+    finally:
+        sam.dms_closed = False

@@ -17,9 +17,9 @@ import pytest
 from bot.clock import FakeClock
 from bot.localdiscord import Channel, LocalDiscord
 from bot.sandbox.harness import running_bot
+from tests.e2e import help_helpers as hh
 from tests.e2e.conftest import run_due
 from tests.e2e.strict import assert_spec_clean, strict_server
-from tests.e2e.test_help_requests import _ask
 
 POST = "POST /channels/{channel_id}/messages"
 
@@ -63,7 +63,7 @@ async def test_a_restart_between_ask_and_offer_loses_nothing(
         await server.wait_until_connected()
         _, sam, kai, channel = await _setup(server, first)
         await kai.run("/capacity", channel=channel, state="available")
-        await _ask(sam, channel, anonymous=True, what="Groceries on Friday")
+        await hh.ask(sam, channel, anonymous=True, what="Groceries on Friday")
         await run_due(first)
         [thread] = channel.threads
         opening = thread.messages[0]
@@ -99,7 +99,7 @@ async def test_an_ask_post_interrupted_by_a_restart_lands_once(
             stage="after",
             match=lambda body: any(e.get("title") == title for e in body.get("embeds") or []),
         )
-        asking = asyncio.create_task(_ask(sam, channel, what="Help carrying boxes", when=None))
+        asking = asyncio.create_task(hh.ask(sam, channel, what="Help carrying boxes", when=None))
         try:
             await hold.wait_caught(10.0)
         finally:

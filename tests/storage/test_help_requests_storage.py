@@ -141,3 +141,11 @@ async def test_erasing_an_asker_owes_their_open_threads_a_withdrawn_line(
     assert [(d.kind, d.payload, d.user_id) for d in due] == [
         (repo.WITHDRAWN_NOTICE, {"thread_id": 9000 + open_id}, None)
     ]
+
+
+async def test_an_erased_asks_id_is_never_reused(db: Database, cipher: TextCipher) -> None:
+    """What an ask owes is keyed by its id in the outbox, which outlives an erased ask."""
+    first = await _ask(db, cipher)
+    async with db.transaction() as tx:
+        await member_data.delete_member(tx, ASKER)
+    assert await _ask(db, cipher) > first

@@ -417,6 +417,10 @@ class Thanks:
     private: bool
 
 
+async def hold_giver(tx: Tx, giver_id: int) -> None:
+    await tx.serialize(f"help-thanks:{giver_id}")
+
+
 async def thanked_since(tx: Tx, giver_id: int, since: datetime) -> list[int]:
     rows = await tx.fetchall(
         "SELECT recipient_user_id FROM help_thanks WHERE giver_user_id = ? AND given_at > ?",

@@ -3,6 +3,8 @@
 Free text (an ask, an anonymous addition, a reveal's reason, a thank-you note) is stored
 encrypted. The guards against a double click live here: one offer per member per ask (the
 primary key), one routing per member per ask, one ledger entry per helper per ask.
+Ids are never reused (AUTOINCREMENT on SQLite; PostgreSQL's sequences never reuse): what an
+ask owes is keyed by its id in the outbox, which outlives an erased ask by a week.
 
 Revision ID: 0009
 Revises: 0006
@@ -62,6 +64,7 @@ def upgrade() -> None:
         sa.Column("care_asked_at", Time),
         sa.Column("closed_at", Time),
         sa.Column("outcome", Text),  # resolved / withdrawn / idle / left
+        sqlite_autoincrement=True,  # ids never reused: outbox keys name them
     )
     op.create_index("help_asks_requester", "help_asks", ["requester_id", "created_at"])
     op.create_index("help_asks_circle", "help_asks", ["circle_id", "closed_at"])
@@ -73,6 +76,7 @@ def upgrade() -> None:
         sa.Column("requester_id", Snowflake, nullable=False),
         sa.Column("text", Blob, nullable=False),  # encrypted
         sa.Column("added_at", Time, nullable=False),
+        sqlite_autoincrement=True,  # ids never reused: outbox keys name them
     )
     op.create_table(
         "help_offers",
@@ -112,6 +116,7 @@ def upgrade() -> None:
         sa.Column("revealed_by_user_id", Snowflake, nullable=False),
         sa.Column("reason", Blob, nullable=False),  # encrypted
         sa.Column("revealed_at", Time, nullable=False),
+        sqlite_autoincrement=True,  # ids never reused: outbox keys name them
     )
     op.create_table(
         "help_thanks",
@@ -123,6 +128,7 @@ def upgrade() -> None:
         sa.Column("note", Blob),  # encrypted
         sa.Column("private", Flag, nullable=False, server_default="0"),
         sa.Column("given_at", Time, nullable=False),
+        sqlite_autoincrement=True,  # ids never reused: outbox keys name them
     )
     op.create_index("help_thanks_giver", "help_thanks", ["giver_user_id", "given_at"])
     op.create_table(
