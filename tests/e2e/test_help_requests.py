@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.localdiscord.driver import together
+from bot.localdiscord.driver import DriverError, together
 from bot.localdiscord.state import CREATE_PUBLIC_THREADS
 from bot.storage.repositories import help_requests as help_repo
 from tests.e2e import help_helpers as hh
@@ -148,6 +148,15 @@ async def test_named_addition_and_bad_input_everywhere(world: World) -> None:
     ]:
         reply = await sam.run("/capacity", channel=channel, options=options)
         assert text in reply.text, reply.describe()
+    unknown = await sam.run("/ask", channel=channel, kind="social", circle="Nope")
+    assert "no circle called" in unknown.text
+    # Bounded options are enforced by Discord's client before the bot sees them.
+    with pytest.raises(DriverError, match="outside 1..2"):
+        await sam.run("/capacity", channel=channel, state="available", max_helps=3)
+    with pytest.raises(DriverError, match="outside 1..30"):
+        await world.facilitator.run(
+            "/facilitate help settings", channel=channel, circle="Input Circle", idle_days=0
+        )
     outsider = await kai.run("/ask", channel=channel, kind="social")
     assert "Join first" in outsider.text
     form = await sam.run("/ask", channel=channel, kind="social")
