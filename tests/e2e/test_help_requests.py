@@ -151,9 +151,9 @@ async def test_named_addition_and_bad_input_everywhere(world: World) -> None:
     unknown = await sam.run("/ask", channel=channel, kind="social", circle="Nope")
     assert "no circle called" in unknown.text
     # Bounded options are enforced by Discord's client before the bot sees them.
-    with pytest.raises(DriverError, match="outside 1..2"):
+    with pytest.raises(DriverError, match=r"outside 1\.\.2"):
         await sam.run("/capacity", channel=channel, state="available", max_helps=3)
-    with pytest.raises(DriverError, match="outside 1..30"):
+    with pytest.raises(DriverError, match=r"outside 1\.\.30"):
         await world.facilitator.run(
             "/facilitate help settings", channel=channel, circle="Input Circle", idle_days=0
         )
