@@ -42,7 +42,18 @@ SURFACE = {
         "crisis remove",
         "crisis list",
         "crisis alerts",
+        # help requests (issue 12)
+        "circle help-channel",
+        "circle gratitude-channel",
+        "help reveal",
+        "help balance",
+        "help settings",
     },
+    # help requests (issue 12)
+    "ask": {""},
+    "capacity": {""},
+    "thanks": {""},
+    "ledger": {""},
 }
 OLD_NAMES = [
     "/crisis-admin region",
@@ -73,7 +84,12 @@ VALID: dict[str, str] = {
     "timezone": "Europe/London",
     "setting": "on",
     "until": "2w",
+    # help requests (issue 12)
+    "kind": "practical",
+    "state": "available",
+    "reason": "a safety concern",
 }
+INTEGER, USER, CHANNEL = 4, 6, 7
 
 
 def leaves(world: World) -> Iterator[tuple[str, list[dict[str, Any]], dict[str, Any]]]:
@@ -104,6 +120,13 @@ def required_values(options: list[dict[str, Any]], world: World) -> dict[str, An
             values[option["name"]] = VALID[option["name"]]
         elif option["type"] == ROLE:
             values[option["name"]] = world.guild.add_role("Long Values Role")
+        # help requests (issue 12): an ask's number, a member, a channel
+        elif option["type"] == INTEGER:
+            values[option["name"]] = option.get("min_value", 1)
+        elif option["type"] == USER:
+            values[option["name"]] = world.sam
+        elif option["type"] == CHANNEL:
+            values[option["name"]] = world.channel
         else:
             raise AssertionError(f"add a valid value for option type {option['type']}")
     return values
