@@ -225,6 +225,22 @@ async def test_a_member_who_left_has_their_open_ask_closed_at_care_time(world: W
     assert thread.archived and "no longer in the server" in thread.messages[-1].text
 
 
+async def test_an_offer_on_the_ask_of_a_member_who_left_closes_it(world: World) -> None:
+    sam, kai = world.sam, world.kai
+    channel = await hh.circle(world, "Gone Circle", sam, kai)
+    await hh.ask(sam, channel, anonymous=True, what="Return a library book")
+    await hh.settle(world)
+    first = hh.opening(hh.thread(channel))
+    world.guild.remove_member(sam)
+    offered = await kai.click("I can help", message=first)
+    assert "told privately" in offered.text
+    await hh.settle(world)
+    assert not [m for m in sam.dms if "offered to help" in m.text]
+    thread = hh.thread(channel)
+    assert thread.archived and "no longer in the server" in thread.messages[-1].text
+    assert str(sam.id) not in "\n".join(m.text for m in thread.messages)
+
+
 async def test_thanks_ledger_balance_and_channels(world: World) -> None:
     sam, kai = world.sam, world.kai
     channel = await hh.circle(world, "Thanks Circle", sam, kai)
