@@ -31,6 +31,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.crisisplan",  # circle care (issue 13)
     "cogs.roles",
     "cogs.resources",
+    "cogs.help_requests",
 )
 
 

@@ -11,6 +11,7 @@ from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
 from bot.services.crisisplan import CrisisPlanService
+from bot.services.help_requests import HelpService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
 from bot.services.resources import ResourcesService
@@ -36,6 +37,7 @@ class Services:
     crisisplan: CrisisPlanService
     roles: RolesService
     resources: ResourcesService
+    help: HelpService
 
 
 @dataclass(frozen=True)

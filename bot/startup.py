@@ -21,6 +21,7 @@ from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
 from bot.services.crisisplan import CrisisPlanService
+from bot.services.help_requests import HelpService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
 from bot.services.resources import ResourcesService
@@ -72,6 +73,7 @@ def build_services(
         # Who can't be given a role: append Unavailability sources to `.unavailability`.
         roles=RolesService(db, cipher, clock, jobs, outbox, static.screener, static.prompts),
         resources=ResourcesService(db, cipher, clock, static.crisis, static.resources_starter),
+        help=HelpService(db, cipher, clock, jobs, outbox, safety),
     )
 
 

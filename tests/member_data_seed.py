@@ -18,6 +18,7 @@ from bot.domain.checkins import Visibility
 from bot.domain.circles import Circle, Round
 from bot.domain.crisis import LocalResource
 from bot.domain.crisisplan import encode_part
+from bot.domain.help_requests import Ask, AskText, Capacity, CapacityState, Kind
 from bot.domain.resources import Draft
 from bot.storage import member_data
 from bot.storage.crypto import TextCipher
@@ -27,6 +28,7 @@ from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import crisisplan as crisisplan_repo
 from bot.storage.repositories import dm_status, local_resources
 from bot.storage.repositories import guilds as guilds_repo
+from bot.storage.repositories import help_requests as help_repo
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories import outbox as outbox_repo
 from bot.storage.repositories import resources as resources_repo
@@ -153,6 +155,55 @@ MEMBER_RECIPES: dict[str, MemberRecipe] = {
         True,
         SEEDED_AT,
     ),
+    # Help requests: the member's own ask first; the other rows hang off it.
+    "help_asks": lambda tx, cipher, seed, user: help_repo.create_ask(
+        tx,
+        cipher,
+        help_repo.NewAsk(
+            seed.circle.id,
+            seed.guild_id,
+            user,
+            Kind.PRACTICAL,
+            True,
+            AskText(note_of(user, seed.guild_id), "Tuesday 2pm", None),
+            False,
+            seed.circle.channel_id,
+            SEEDED_AT,
+        ),
+    ),
+    "help_additions": lambda tx, cipher, seed, user: _with_own_ask(
+        tx,
+        cipher,
+        seed,
+        user,
+        lambda ask: help_repo.add_addition(tx, cipher, ask, "more", SEEDED_AT),
+    ),
+    "help_offers": lambda tx, cipher, seed, user: _with_own_ask(
+        tx, cipher, seed, user, lambda ask: help_repo.add_offer(tx, ask, user, SEEDED_AT)
+    ),
+    "help_routes": lambda tx, cipher, seed, user: _with_own_ask(
+        tx, cipher, seed, user, lambda ask: help_repo.record_routes(tx, ask, [user], SEEDED_AT)
+    ),
+    "help_ledger": lambda tx, cipher, seed, user: _with_own_ask(
+        tx,
+        cipher,
+        seed,
+        user,
+        lambda ask: help_repo.confirm_time(tx, ask, user, by_asker=False, minutes=30),
+    ),
+    "help_reveals": lambda tx, cipher, seed, user: _with_own_ask(
+        tx,
+        cipher,
+        seed,
+        user,
+        lambda ask: help_repo.add_reveal(tx, cipher, ask, user, "seeded reason", SEEDED_AT),
+    ),
+    "help_thanks": lambda tx, cipher, seed, user: help_repo.add_thanks(
+        tx, cipher, seed.guild_id, seed.circle.id, user, user, "thank you", False, SEEDED_AT
+    ),
+    "help_capacity": lambda tx, _c, seed, user: help_repo.set_capacity(
+        tx, seed.guild_id, Capacity(user, CapacityState.AVAILABLE), SEEDED_AT
+    ),
 }
 
 
@@ -160,6 +211,21 @@ async def _seeded_cycle(tx: Tx, guild_id: int) -> None:
     circle = await circles_repo.by_name(tx, guild_id, f"Seeded {guild_id}")
     assert circle is not None
     await roles_repo.start_cycle(tx, circle, "seeded", SEEDED_AT)
+
+
+async def _with_own_ask(
+    tx: Tx,
+    cipher: TextCipher,
+    seed: GuildSeed,
+    user_id: int,
+    write: Callable[[Ask], Awaitable[object]],
+) -> None:
+    """Run `write` with this member's seeded ask in this guild (written by "help_asks")."""
+    asks = [
+        a for a in await help_repo.open_asks_of(tx, cipher, user_id) if a.guild_id == seed.guild_id
+    ]
+    assert asks, "the help_asks recipe runs first (parents before children)"
+    await write(asks[0])
 
 
 # Tables of a guild with no member column. Circles and rounds are written first by
@@ -180,7 +246,16 @@ GUILD_RECIPES: dict[str, GuildRecipe] = {
         ),
     ),
     "talk_gatherings": lambda tx, guild: _talk_gathering(tx, guild),
+    "help_circle_settings": lambda tx, guild: _help_settings(tx, guild),
 }
+
+
+async def _help_settings(tx: Tx, guild_id: int) -> None:
+    circle = await circles_repo.by_name(tx, guild_id, f"Seeded {guild_id}")
+    assert circle is not None
+    await help_repo.set_setting(tx, circle.id, guild_id, "idle_days", 5)
+
+
 PARENTS = ("circles", "rounds")
 
 

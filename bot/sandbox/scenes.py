@@ -407,6 +407,77 @@ async def care_scene(stage: Stage) -> None:
     )
 
 
+async def help_scene(stage: Stage) -> None:
+    sam, kai, noor, ada = (stage.member(n) for n in ("Sam", "Kai", "Noor", "Ada"))
+    here = stage.channel
+    stage.say("Ada joins the circle too. Kai and Noor have room to help; Ada is resting.")
+    agreement = await ada.run("/circle join", channel=here, circle=CIRCLE)
+    await ada.click("I agree", message=agreement)
+    for member, state in ((kai, "available"), (noor, "available"), (ada, "resting")):
+        reply = await member.run("/capacity", channel=here, state=state)
+        expect_private(reply, f"/capacity ({member.name})")
+    stage.say("Sam asks for a ride, anonymously.")
+    form = await sam.run("/ask", channel=here, kind="practical", circle=CIRCLE)
+    expect(form.modal is not None, f"/ask showed no form: {form.describe()}")
+    asked = await sam.submit(
+        form,
+        {
+            "What you need": "A ride to my appointment",
+            "When and where": "Tuesday 2pm, from Main St to the clinic",
+            "What would be enough": "One way is plenty",
+            "Ask anonymously": "yes",
+        },
+    )
+    expect_private(asked, "the ask")
+
+    def routed(member: Member) -> list[Message]:
+        return [m for m in member.dms if "asked for practical help" in m.text]
+
+    await stage.server.wait_for(
+        lambda: bool(routed(kai) and routed(noor) and here.threads), message="the ask's thread"
+    )
+    thread = here.threads[-1]
+    expect(not routed(ada), "a resting member was routed an ask")
+    expect(sam.id not in thread.member_ids, "the anonymous asker was added to the thread")
+    stage.say(f"The thread “{thread.name}” opens; Kai and Noor hear privately; Ada is skipped.")
+    opening = thread.messages[0]
+    await kai.click("I can help", message=opening)
+    await stage.server.wait_for(
+        lambda: any("offered to help" in m.text for m in sam.dms), message="the offer's DM"
+    )
+    offer = [m for m in sam.dms if "offered to help" in m.text][-1]
+    accepted = await sam.click("Accept", message=offer)
+    expect("Accepted" in accepted.text, f"accepting did not work: {accepted.describe()}")
+    stage.say("Kai offers; Sam accepts from a DM, still anonymous to everyone else.")
+    resolved = await sam.click("Resolved", message=opening)
+    expect_private(resolved, "Resolved")
+    logged = await sam.submit(
+        await sam.click("Log time with helper 1", message=resolved), {"How much time": "45m"}
+    )
+    expect_private(logged, "logging time")
+    await stage.server.wait_for(
+        lambda: any("was resolved" in m.text for m in kai.dms), message="the helper's thanks"
+    )
+    helper_dm = [m for m in kai.dms if "was resolved" in m.text][-1]
+    await kai.submit(await kai.click("Log time", message=helper_dm), {"How much time": "45m"})
+    thanks = await sam.run("/thanks", channel=here, member=kai, note="for the ride", circle=CIRCLE)
+    expect("Thanks posted" in thanks.text, f"/thanks: {thanks.describe()}")
+    stage.say("Resolved; Sam thanks Kai; both log 45 minutes.")
+    given = await kai.run("/ledger", channel=here)
+    received = await sam.run("/ledger", channel=here)
+    expect("given: **45 min**" in given.text, f"Kai's ledger: {given.text}")
+    expect("received: **45 min**" in received.text, f"Sam's ledger: {received.text}")
+    others = [*thread.messages, *(m for x in (kai, noor, ada) for m in x.dms)]
+    expect(
+        not any(str(sam.id) in m.text for m in others),
+        "the anonymous asker was named in the thread or in someone else's DMs",
+    )
+    stage.say(
+        "✓ Checked: routed to two with room (resting skipped), anonymous throughout, "
+        "accepted, resolved, thanked; /ledger shows both sides."
+    )
+
+
 SCENES: tuple[Scene, ...] = (
     Scene(
         "Crisis lines, from anywhere",
@@ -447,5 +518,10 @@ SCENES: tuple[Scene, ...] = (
         "Circle care",
         "Sam writes a crisis plan; the circle's roles rotate; Noor shares a clinic she trusts.",
         care_scene,
+    ),
+    Scene(
+        "Asking for help, and gratitude",
+        "Sam needs a ride and would rather not say so under their own name.",
+        help_scene,
     ),
 )

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Tx
+from bot.storage.repositories import help_requests as help_repo
 
 MEMBER_COLUMN = re.compile(r"^(.*_)?(user|member|author|buddy|offerer|requester)_id$")
 
@@ -124,6 +125,55 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
         encrypted_columns=("name", "offers", "url", "notes"),
         key_columns=("id",),
     ),
+    # Help requests (children before help_asks; an erased ask takes its offers with it).
+    MemberTable(
+        "help_routes",
+        ("user_id",),
+        "which asks for help you were told about privately, so you are told once",
+    ),
+    MemberTable(
+        "help_ledger",
+        ("helper_user_id",),
+        "time you confirmed giving as a helper (time bank); the asker's side is kept with the ask",
+    ),
+    MemberTable(
+        "help_offers",
+        ("offerer_id",),
+        "your offers to help (I can help) and whether the asker accepted them",
+    ),
+    MemberTable(
+        "help_additions",
+        ("requester_id",),
+        "what you added to your own asks (encrypted)",
+        encrypted_columns=("text",),
+        key_columns=("id",),
+    ),
+    MemberTable(
+        "help_reveals",
+        ("requester_id", "revealed_by_user_id"),
+        "when a facilitator revealed who asked anonymously: who, when and why (encrypted)",
+        encrypted_columns=("reason",),
+        key_columns=("id",),
+    ),
+    MemberTable(
+        "help_asks",
+        ("requester_id",),
+        "your asks for help, anonymous ones too: kind, text (encrypted), thread, when closed",
+        encrypted_columns=("what", "when_where", "enough"),
+        key_columns=("id",),
+    ),
+    MemberTable(
+        "help_thanks",
+        ("giver_user_id", "recipient_user_id"),
+        "thank-yous you gave or received, with an optional note (encrypted)",
+        encrypted_columns=("note",),
+        key_columns=("id",),
+    ),
+    MemberTable(
+        "help_capacity",
+        ("user_id",),
+        "your /capacity: available, limited or resting, until when, for which kinds",
+    ),
 )
 
 GUILD_TABLES: tuple[GuildTable, ...] = (
@@ -147,6 +197,16 @@ GUILD_TABLES: tuple[GuildTable, ...] = (
     GuildTable("circle_next_prompts"),
     GuildTable("shared_resources"),
     GuildTable("resource_settings"),
+    # Help requests (children before help_asks, all before their circles' rows go).
+    GuildTable("help_routes"),
+    GuildTable("help_ledger"),
+    GuildTable("help_offers"),
+    GuildTable("help_additions"),
+    GuildTable("help_reveals"),
+    GuildTable("help_asks"),
+    GuildTable("help_thanks"),
+    GuildTable("help_capacity"),
+    GuildTable("help_circle_settings"),
 )
 
 # Tables with a member-id column that hold no member data (explained here, checked by a test).
@@ -197,6 +257,7 @@ def export_json(user_id: int, export: dict[str, list[dict[str, Any]]], generated
 async def delete_member(tx: Tx, user_id: int) -> int:
     """Erase every row about one member; the caller's transaction makes it all-or-nothing."""
     deleted = 0
+    await help_repo.owe_withdrawn_notices(tx, user_id)  # open asks' threads say "withdrawn"
     for entry in MEMBER_TABLES:
         deleted += await tx.execute(
             f"DELETE FROM {entry.table} WHERE {_where(entry.member_columns)}",

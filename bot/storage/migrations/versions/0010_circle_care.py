@@ -14,7 +14,7 @@ from alembic import op
 from bot.storage.migrations.types import Blob, Flag, RowId, Snowflake, Text, Time
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
