@@ -19,6 +19,7 @@ from bot.domain.crisis import LocalResource
 from bot.storage import member_data
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Database, Tx
+from bot.storage.repositories import buddies as buddies_repo
 from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import dm_status, local_resources
@@ -87,7 +88,22 @@ MEMBER_RECIPES: dict[str, MemberRecipe] = {
         guild_id=seed.guild_id,
         user_id=user,
     ),
+    "buddy_optins": lambda tx, _c, seed, user: buddies_repo.join(
+        tx, seed.circle.id, seed.guild_id, user, SEEDED_AT
+    ),
+    "buddy_avoid": lambda tx, _c, seed, user: buddies_repo.add_avoid(
+        tx, seed.guild_id, user, AVOIDED_NON_MEMBER, SEEDED_AT
+    ),
+    "buddy_members": lambda tx, _c, seed, user: _buddy_member(tx, seed, user),
 }
+AVOIDED_NON_MEMBER = 4242  # not a seeded member: deleting one member leaves others' rows
+
+
+async def _buddy_member(tx: Tx, seed: GuildSeed, user_id: int) -> None:
+    cycle = await buddies_repo.running_cycle(tx, seed.circle.id)
+    assert cycle is not None
+    await buddies_repo.add_members(tx, cycle, [[user_id]], [])
+
 
 # Tables of a guild with no member column. Circles and rounds are written first by
 # `seed_guild` itself (every member recipe needs them).
@@ -104,7 +120,25 @@ GUILD_RECIPES: dict[str, GuildRecipe] = {
             f"seeded:{guild}", "seeded", SEEDED_AT + timedelta(days=30), {}, guild_id=guild
         ),
     ),
+    "buddy_schedules": lambda tx, guild: _buddy_schedule(tx, guild),
+    "buddy_cycles": lambda tx, guild: _buddy_schedule(tx, guild, cycle=True),
 }
+
+
+async def _buddy_schedule(tx: Tx, guild_id: int, *, cycle: bool = False) -> None:
+    circle_id = int(
+        await tx.scalar(
+            "SELECT id FROM circles WHERE guild_id = ? ORDER BY id LIMIT 1", (guild_id,)
+        )
+    )
+    if cycle:
+        await buddies_repo.start_cycle(
+            tx, circle_id, guild_id, "seeded", SEEDED_AT, SEEDED_AT + timedelta(days=7), 1
+        )
+    else:
+        await buddies_repo.set_schedule(tx, circle_id, guild_id, 1, 0, SEEDED_AT.time())
+
+
 PARENTS = ("circles", "rounds")
 
 

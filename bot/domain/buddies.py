@@ -26,13 +26,20 @@ cost equals a lower bound (each member's cheapest partner, halved).
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
 from functools import cache
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import networkx as nx
+
+from bot.domain.schedule import DAY_NAMES, parse_days, resolve_local
+from bot.errors import ValidationError
 
 SMALL_LIMIT = 10
 EXACT_LIMIT = 160
@@ -455,3 +462,117 @@ def _fast(
 def avoid_pairs(avoids: Collection[tuple[int, int]]) -> frozenset[tuple[int, int]]:
     """An avoid list works both ways: (a avoids b) keeps a and b apart, whoever asked."""
     return frozenset(_key(a, b) for a, b in avoids if a != b)
+
+
+# -- cycles: when they start, and what the commands accept
+
+EVERY_EXAMPLE = "every:1w (or 2w)"
+_EVERY = re.compile(r"^(?:every\s*)?(\d{1,2})\s*(w|wk|wks|week|weeks)$")
+_EVERY_WORDS = {"weekly": 1, "week": 1, "fortnightly": 2, "biweekly": 2}
+MAX_EVERY_WEEKS = 8
+FOLLOW_UP_AGAIN = timedelta(hours=48)  # after "Not yet", asked once more this much later
+SILENT_CYCLES_TO_PAUSE = 3
+QUESTIONS = (
+    "What has been good this week, even in a small way?",
+    "What is one thing you're looking forward to?",
+    "What helps you on a hard day?",
+    "What's something you've learned about yourself lately?",
+    "What would make this week a little lighter?",
+)
+
+
+def parse_every(text: str) -> int:
+    """Weeks between cycles: "1w", "2w", "weekly", "fortnightly" (1 to 8 weeks)."""
+    raw = " ".join(text.strip().lower().split())
+    weeks = _EVERY_WORDS.get(raw)
+    if weeks is None and (m := _EVERY.match(raw)):
+        weeks = int(m[1])
+    if weeks is None or not 1 <= weeks <= MAX_EVERY_WEEKS:
+        raise ValidationError(f"Say how often, in weeks (1 to {MAX_EVERY_WEEKS}).", EVERY_EXAMPLE)
+    return weeks
+
+
+def parse_day(text: str) -> int:
+    """One weekday (Mon=0): cycles start on it."""
+    days = parse_days(text)
+    if len(days) != 1:
+        raise ValidationError("Choose one day for cycles to start.", "day:mon")
+    return days[0]
+
+
+@dataclass(frozen=True)
+class CycleSchedule:
+    """Cycles start every `every_weeks` weeks on a weekday at a local time."""
+
+    every_weeks: int
+    weekday: int
+    time: time
+    timezone: str
+
+    @property
+    def length(self) -> timedelta:
+        return timedelta(weeks=self.every_weeks)
+
+    def first_start_after(self, after_utc: datetime) -> datetime:
+        zone = ZoneInfo(self.timezone)
+        local_day = after_utc.astimezone(zone).date()
+        for offset in range(-1, 9):
+            day = local_day + timedelta(days=offset)
+            if day.weekday() == self.weekday:
+                start = resolve_local(day, self.time, zone)
+                if start > after_utc:
+                    return start
+        raise AssertionError("unreachable: every week has the weekday")
+
+    def next_start(self, start_utc: datetime) -> datetime:
+        """The start after a cycle that started at `start_utc`: same local day and time."""
+        zone = ZoneInfo(self.timezone)
+        day = start_utc.astimezone(zone).date() + self.length
+        return resolve_local(day, self.time, zone)
+
+    def describe(self) -> str:
+        every = "every week" if self.every_weeks == 1 else f"every {self.every_weeks} weeks"
+        return f"{every}, {DAY_NAMES[self.weekday]} at {self.time:%H:%M} ({self.timezone})"
+
+
+def follow_up_at(started_at: datetime, ends_at: datetime) -> datetime:
+    """Midway through the cycle."""
+    return started_at + (ends_at - started_at) / 2
+
+
+@dataclass(frozen=True)
+class Cycle:
+    id: int
+    circle_id: int
+    guild_id: int
+    slot: str
+    started_at: datetime
+    ends_at: datetime
+    ended_at: datetime | None
+    seed: int
+
+    @property
+    def running(self) -> bool:
+        return self.ended_at is None
+
+
+class Answer(StrEnum):
+    CONNECTED = "connected"
+    NOT_YET = "not_yet"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class CycleStats:
+    started_at: datetime
+    placed: int
+    groups: int
+    connected_groups: int
+
+    @property
+    def connected_rate(self) -> float:
+        return self.connected_groups / self.groups if self.groups else 0.0
+
+
+def pick_question(seed: int) -> str:
+    return QUESTIONS[seed % len(QUESTIONS)]

@@ -26,6 +26,8 @@ class MemberTable:
     purpose: str
     encrypted_columns: tuple[str, ...] = ()
     key_columns: tuple[str, ...] = ()  # the primary key; needed to rewrite encrypted columns
+    # Columns naming the member in someone else's row: erased with them, never exported to them.
+    erase_also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,24 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
         ("user_id",),
         "that the bot could not DM you, so it does not retry (Discord counts failed DMs)",
     ),
+    MemberTable(
+        "buddy_members",
+        ("user_id",),
+        "your buddy groups: which cycle, your group's number, and your answer to "
+        '"did you connect?"',
+    ),
+    MemberTable(
+        "buddy_avoid",
+        ("user_id",),
+        "who you asked never to be paired with (private; someone's list naming you is never "
+        "shown to you, and is erased with your data)",
+        erase_also=("avoided_id",),
+    ),
+    MemberTable(
+        "buddy_optins",
+        ("user_id",),
+        "circles whose buddy pairing you joined, a snooze date, and silent cycles in a row",
+    ),
 )
 
 GUILD_TABLES: tuple[GuildTable, ...] = (
@@ -88,6 +108,11 @@ GUILD_TABLES: tuple[GuildTable, ...] = (
     GuildTable("local_resources"),
     GuildTable("guild_settings"),
     GuildTable("scheduled_jobs"),  # its timers: nothing runs for a purged server
+    GuildTable("buddy_members"),
+    GuildTable("buddy_cycles"),
+    GuildTable("buddy_optins"),
+    GuildTable("buddy_avoid"),
+    GuildTable("buddy_schedules"),
 )
 
 # Tables with a member-id column that hold no member data (explained here, checked by a test).
@@ -139,9 +164,9 @@ async def delete_member(tx: Tx, user_id: int) -> int:
     """Erase every row about one member; the caller's transaction makes it all-or-nothing."""
     deleted = 0
     for entry in MEMBER_TABLES:
+        columns = entry.member_columns + entry.erase_also
         deleted += await tx.execute(
-            f"DELETE FROM {entry.table} WHERE {_where(entry.member_columns)}",
-            [user_id] * len(entry.member_columns),
+            f"DELETE FROM {entry.table} WHERE {_where(columns)}", [user_id] * len(columns)
         )
     return deleted
 
