@@ -27,6 +27,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.lifecycle",
     "cogs.circles",
     "cogs.checkins",
+    "cogs.buddies",
 )
 
 

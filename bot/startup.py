@@ -17,6 +17,7 @@ from bot.endpoints import apply_endpoints
 from bot.metrics import Metrics
 from bot.resources import Resources, Services
 from bot.scheduling import JobScheduler
+from bot.services.buddies import BuddyService
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
@@ -62,6 +63,7 @@ def build_services(
         safety=safety,
         circles=CircleService(db, clock),
         checkins=CheckinService(db, cipher, clock, jobs, outbox, safety, static.prompts),
+        buddies=BuddyService(db, clock, jobs, outbox),
     )
 
 

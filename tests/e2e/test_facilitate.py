@@ -42,7 +42,12 @@ SURFACE = {
         "crisis remove",
         "crisis list",
         "crisis alerts",
+        "buddies schedule",
+        "buddies off",
+        "buddies now",
+        "buddies stats",
     },
+    "buddy": {"join", "leave", "snooze", "avoid", "unavoid", "current"},
 }
 OLD_NAMES = [
     "/crisis-admin region",
@@ -73,6 +78,8 @@ VALID: dict[str, str] = {
     "timezone": "Europe/London",
     "setting": "on",
     "until": "2w",
+    "every": "1w",
+    "day": "mon",
 }
 
 

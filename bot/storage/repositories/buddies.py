@@ -364,3 +364,14 @@ async def stats(tx: Tx, circle_id: int, cycles: int) -> tuple[int, list[CycleSta
 async def scheduled_circle_ids(tx: Tx) -> list[int]:
     rows = await tx.fetchall("SELECT circle_id FROM buddy_schedules ORDER BY circle_id")
     return [int(r["circle_id"]) for r in rows]
+
+
+async def in_a_circle(tx: Tx, guild_id: int, user_id: int) -> bool:
+    """Whether this member belongs to any circle of the server (so could ever be paired)."""
+    return (
+        await tx.scalar(
+            "SELECT 1 FROM circle_members WHERE guild_id = ? AND user_id = ? LIMIT 1",
+            (guild_id, user_id),
+        )
+        is not None
+    )

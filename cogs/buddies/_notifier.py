@@ -1,0 +1,112 @@
+"""The Discord side of buddy pairing: presence, introductions, threads, follow-ups.
+
+Called by the outbox worker: messages carry a nonce stable across retries and each step
+is recorded, so a restart sends nothing twice (see `bot.services.outbox`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import discord
+
+from bot.app import CircleBot
+from bot.delivery import TRANSIENT_ERRORS, delivery_failure
+from bot.dm import DirectMessenger
+from bot.domain.buddies import Cycle
+from bot.domain.circles import Circle
+from bot.services.outbox import DeliveryFailed, DeliveryRun
+from bot.storage.repositories.buddies import Placement
+from bot.ui.buddies import answer_view, follow_up_text, intro_text, paused_text, thread_text
+
+ERRORS = (discord.HTTPException, *TRANSIENT_ERRORS)
+NO_PINGS = discord.AllowedMentions.none()
+
+
+class DiscordBuddyNotifier:
+    def __init__(self, bot: CircleBot, messenger: DirectMessenger) -> None:
+        self.bot = bot
+        self.messenger = messenger
+
+    async def present(self, guild_id: int, user_ids: Sequence[int]) -> list[int]:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return []
+        found = []
+        for user_id in user_ids:
+            try:
+                await guild.fetch_member(user_id)
+            except discord.NotFound:
+                continue  # left the server
+            except ERRORS as error:
+                raise delivery_failure(error) from error
+            found.append(user_id)
+        return found
+
+    async def _dm(self, run: DeliveryRun, user_id: int, step: str, **message: object) -> bool:
+        if run.done(step):
+            return bool(run.result(step))
+        sent = await self.messenger.send(
+            user_id, allowed_mentions=NO_PINGS, nonce=run.nonce(step), **message
+        )
+        await run.record(step, sent)
+        return sent
+
+    async def introduce(
+        self, run: DeliveryRun, circle: Circle, placement: Placement, question: str
+    ) -> bool:
+        content = intro_text(circle, placement.mates, placement.cycle.ends_at, question)
+        if not placement.mates:
+            return await self._dm(run, placement.user_id, "intro", content=content)
+        return await self._dm(
+            run, placement.user_id, "intro", content=content, view=answer_view(placement.cycle.id)
+        )
+
+    async def group_thread(
+        self, run: DeliveryRun, circle: Circle, cycle: Cycle, members: Sequence[int], question: str
+    ) -> None:
+        try:
+            channel = self.bot.get_channel(circle.channel_id) or await self.bot.fetch_channel(
+                circle.channel_id
+            )
+            if not isinstance(channel, discord.TextChannel):
+                raise DeliveryFailed("no text channel for a private thread", permanent=True)
+            thread_id = run.result("thread")
+            if thread_id is None:
+                thread = await channel.create_thread(
+                    name=f"Buddies — {circle.name}"[:100],
+                    type=discord.ChannelType.private_thread,
+                    invitable=False,
+                )
+                await run.record("thread", thread.id)
+                thread_id = thread.id
+            found = self.bot.get_channel(thread_id) or await self.bot.fetch_channel(thread_id)
+            if not isinstance(found, discord.Thread):
+                raise DeliveryFailed("the buddies' thread is gone", permanent=True)
+            for user_id in members:
+                if not run.done(f"add.{user_id}"):
+                    await found.add_user(discord.Object(user_id))
+                    await run.record(f"add.{user_id}")
+            if not run.done("message"):
+                await found.send(
+                    thread_text(circle, members, question),
+                    view=answer_view(cycle.id),
+                    allowed_mentions=NO_PINGS,
+                    nonce=run.nonce("message"),
+                )
+                await run.record("message")
+        except ERRORS as error:
+            raise delivery_failure(error) from error
+
+    async def follow_up(
+        self, run: DeliveryRun, circle: Circle, placement: Placement, again: bool
+    ) -> bool:
+        return await self._dm(
+            run,
+            placement.user_id,
+            "follow",
+            content=follow_up_text(circle, placement.mates, again),
+            view=answer_view(placement.cycle.id),
+        )
+
+    async def tell_paused(self, run: DeliveryRun, circle: Circle, user_id: int) -> bool:
+        return await self._dm(run, user_id, "paused", content=paused_text(circle))
