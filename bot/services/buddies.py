@@ -80,8 +80,15 @@ class BuddyNotifier(Protocol):
         ...
 
     async def follow_up(
-        self, run: DeliveryRun, circle: Circle, placement: Placement, again: bool
-    ) -> bool: ...
+        self,
+        run: DeliveryRun,
+        circle: Circle,
+        placement: Placement,
+        again: bool,
+        mates_here: Sequence[int],
+    ) -> bool:
+        """ "Did you connect?" with the buttons; if every buddy left the server, says so."""
+        ...
 
     async def tell_paused(self, run: DeliveryRun, circle: Circle, user_id: int) -> bool: ...
 
@@ -490,7 +497,14 @@ class BuddyService:
         found = await self._placed(run)
         if found is None or found[1].answer not in (None, Answer.NOT_YET) or not found[1].mates:
             return  # answered since, or alone
-        await self._notify().follow_up(run, *found, again=bool(run.payload.get("again")))
+        circle, placement = found
+        here = await self._notify().present(circle.guild_id, [placement.user_id, *placement.mates])
+        if placement.user_id not in here:
+            return  # they left the server
+        mates_here = [m for m in placement.mates if m in here]
+        await self._notify().follow_up(
+            run, circle, placement, again=bool(run.payload.get("again")), mates_here=mates_here
+        )
 
     async def _deliver_paused(self, run: DeliveryRun) -> None:
         user_id = run.delivery.user_id

@@ -71,6 +71,13 @@ def follow_up_text(circle: Circle, mates: Sequence[int], again: bool) -> str:
     )
 
 
+def buddy_left_text(circle: Circle) -> str:
+    return (
+        f"Your buddy in **{_name(circle)}** is no longer in this server, so there is nothing to "
+        "follow up this cycle. You'll be paired again next cycle."
+    )
+
+
 def paused_text(circle: Circle) -> str:
     return (
         f"I've paused your buddy pairing in **{_name(circle)}**: three cycles went by without an "

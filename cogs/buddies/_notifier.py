@@ -16,7 +16,14 @@ from bot.domain.buddies import Cycle
 from bot.domain.circles import Circle
 from bot.services.outbox import DeliveryFailed, DeliveryRun
 from bot.storage.repositories.buddies import Placement
-from bot.ui.buddies import answer_view, follow_up_text, intro_text, paused_text, thread_text
+from bot.ui.buddies import (
+    answer_view,
+    buddy_left_text,
+    follow_up_text,
+    intro_text,
+    paused_text,
+    thread_text,
+)
 
 ERRORS = (discord.HTTPException, *TRANSIENT_ERRORS)
 NO_PINGS = discord.AllowedMentions.none()
@@ -98,8 +105,15 @@ class DiscordBuddyNotifier:
             raise delivery_failure(error) from error
 
     async def follow_up(
-        self, run: DeliveryRun, circle: Circle, placement: Placement, again: bool
+        self,
+        run: DeliveryRun,
+        circle: Circle,
+        placement: Placement,
+        again: bool,
+        mates_here: Sequence[int],
     ) -> bool:
+        if not mates_here:
+            return await self._dm(run, placement.user_id, "follow", content=buddy_left_text(circle))
         return await self._dm(
             run,
             placement.user_id,

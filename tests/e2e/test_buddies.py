@@ -281,3 +281,39 @@ async def test_a_member_who_left_the_server_is_not_paired(world: World) -> None:
     said = await _start(world, "Gone Circle", channel)
     assert "2 members in 1 groups" in said, said
     assert not [m for m in gone.dms if "A first question" in m.text]
+
+
+async def test_a_buddy_who_leaves_the_server_mid_cycle_is_not_asked_about(world: World) -> None:
+    a, b = await _members(world, "Mid", 2)
+    channel = await _circle(world, "Mid Circle", a, b)
+    for member in (a, b):
+        await _opt_in(member, "Mid Circle", channel)
+    await _start(world, "Mid Circle", channel)
+    world.guild.remove_member(b)
+    circle = await circle_named(world.bot, world.guild.id, "Mid Circle")
+    async with world.bot.resources.db.read() as tx:
+        cycle = await repo.running_cycle(tx, circle.id)
+        assert cycle is not None
+        job = await jobs_repo.get(tx, f"buddy-follow:{cycle.id}")
+    assert job is not None
+    await world.advance(job.run_at - world.clock.now() + timedelta(minutes=1))
+    assert [m.text for m in a.dms if "no longer in this server" in m.text]
+    assert not [m for m in a.dms if "did you and" in m.text]
+    assert not [m for m in b.dms if "did you and" in m.text or "no longer" in m.text]
+    # Next cycle: a is alone, b is not placed.
+    said = await _start(world, "Mid Circle", channel)
+    assert "0 members in 0 groups (0 trios), 1 could not be placed" in said, said
+
+
+async def test_an_avoided_pair_is_never_made_even_when_that_leaves_both_alone(
+    world: World,
+) -> None:
+    a, b = await _members(world, "Apart", 2)
+    channel = await _circle(world, "Apart Circle", a, b)
+    for member in (a, b):
+        await _opt_in(member, "Apart Circle", channel)
+    await b.run("/buddy avoid", member=a.user, channel=channel)
+    said = await _start(world, "Apart Circle", channel)
+    assert "0 members in 0 groups (0 trios), 2 could not be placed" in said, said
+    for member in (a, b):  # each told only that nobody was available: never why
+        assert "not enough members were available" in _intro(member).text
