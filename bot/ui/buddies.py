@@ -59,7 +59,7 @@ def thread_text(circle: Circle, members: Sequence[int], question: str) -> str:
     return (
         f"Buddies in **{_name(circle)}** this cycle: {_people(members)}.\n"
         "I couldn't reach one of you by direct message, so this private thread is your space "
-        f"instead; only you and facilitators can see it.\nA first question: *{question}*"
+        f"instead; only you (and server moderators) can see it.\nA first question: *{question}*"
     )
 
 
