@@ -43,7 +43,7 @@ from bot.errors import ValidationError
 
 SMALL_LIMIT = 10
 EXACT_LIMIT = 160
-REPAIR_NODES = 120  # the neighbourhood the fast method re-matches exactly
+REPAIR_NODES = 60  # the neighbourhood the fast method re-matches exactly
 SAMPLED_PARTNERS = 8
 
 Method = Literal["auto", "small", "exact", "fast"]
@@ -113,18 +113,25 @@ class Costs:
         avoided = frozenset(_key(a, b) for a, b in avoid if a != b and a in inside and b in inside)
         costs = cls(pool, avoided, rules)
         last_trio: set[int] = set()
-        for group in history:
-            present = sorted(m for m in group.members if m in inside)
-            if group.cycles_ago == 1 and len(group.members) == 3:
-                last_trio.update(present)
-            for i, a in enumerate(present):
-                for b in present[i + 1 :]:
-                    key = (a, b)
-                    costs.age[key] = costs.age.get(key, 0) + age_cost(
-                        group.cycles_ago, group.met, rules
-                    )
-                    if group.cycles_ago <= rules.window:
-                        costs.recent.add(key)
+        age, recent = costs.age, costs.recent
+        window, horizon = rules.window, rules.horizon
+        for group in history:  # a year of a large pool is 10^5 groups: kept lean
+            ago = group.cycles_ago
+            weight = (2 if group.met else 1) * (1 + max(0, horizon - ago))
+            if len(group.members) == 2:
+                a, b = group.members
+                if a not in inside or b not in inside:
+                    continue
+                pairs: Iterable[tuple[int, int]] = ((a, b) if a < b else (b, a),)
+            else:
+                present = sorted(m for m in group.members if m in inside)
+                if ago == 1 and len(group.members) == 3:
+                    last_trio.update(present)
+                pairs = [(a, b) for i, a in enumerate(present) for b in present[i + 1 :]]
+            for key in pairs:
+                age[key] = age.get(key, 0) + weight
+                if ago <= window:
+                    recent.add(key)
         costs.last_trio = frozenset(last_trio)
         partners: dict[int, set[int]] = defaultdict(set)
         for a, b in (*costs.age, *avoided):
@@ -392,14 +399,23 @@ def _fast(
     pool = list(order)
     n = len(pool)
     mate: dict[int, int] = {}
-    # 1. Greedy: each member takes the cheapest free partner among a few sampled ones.
+    # 1. Greedy: each member takes the cheapest of a few partners sampled among the free.
+    free = list(pool)
+    where = {v: i for i, v in enumerate(free)}
+
+    def take(v: int) -> None:
+        i, last = where.pop(v), free.pop()
+        if last != v:
+            free[i], where[last] = last, i
+
     for v in pool:
         if v in mate:
             continue
+        take(v)
         best: tuple[int, int] | None = None
-        for _ in range(SAMPLED_PARTNERS * 4):
-            u = pool[rng.randrange(n)]
-            if u == v or u in mate or not costs.allowed(v, u):
+        for _ in range(min(len(free), SAMPLED_PARTNERS * 4)):
+            u = free[rng.randrange(len(free))]
+            if not costs.allowed(v, u):
                 continue
             cost = costs.pair(v, u)
             if best is None or cost < best[0]:
@@ -408,6 +424,7 @@ def _fast(
                     break
         if best is not None:
             mate[v], mate[best[1]] = best[1], v
+            take(best[1])
     # 2. 2-opt: a costly pair swaps partners with a sampled pair when that costs less.
     for _ in range(3):
         improved = False

@@ -5,6 +5,7 @@ is recorded, so a restart sends nothing twice (see `bot.services.outbox`)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import discord
@@ -26,6 +27,7 @@ from bot.ui.buddies import (
 )
 
 ERRORS = (discord.HTTPException, *TRANSIENT_ERRORS)
+PRESENCE_GAP_SECONDS = 1 / 40
 NO_PINGS = discord.AllowedMentions.none()
 
 
@@ -39,7 +41,9 @@ class DiscordBuddyNotifier:
         if guild is None:
             return []
         found = []
-        for user_id in user_ids:
+        for index, user_id in enumerate(user_ids):
+            if index:  # one look-up each: paced under Discord's global limit (50/s)
+                await asyncio.sleep(PRESENCE_GAP_SECONDS)
             try:
                 await guild.fetch_member(user_id)
             except discord.NotFound:
