@@ -58,6 +58,7 @@ INTRO, THREAD, FOLLOW_UP, PAUSED = "buddy-intro", "buddy-thread", "buddy-followu
 DEFAULT_LENGTH = timedelta(weeks=1)  # a cycle started by hand with no schedule
 HISTORY_CYCLES = 52
 RULES = Rules()
+ANY = object()  # `_start(replaces=ANY)`: whatever cycle is running (a scheduled start)
 
 
 class BuddyNotifier(Protocol):
@@ -256,8 +257,11 @@ class BuddyService:
 
     async def start_now(self, circle: Circle) -> Started:
         now = self._clock.now()
+        async with self._db.read() as tx:
+            seen = await repo.running_cycle(tx, circle.id)
         # A cycle started by hand has a slot of its own; one running cycle is a database guard.
-        started = await self._start(circle, f"now:{to_db(now)}:{secrets.token_hex(4)}", now)
+        slot = f"now:{to_db(now)}:{secrets.token_hex(4)}"
+        started = await self._start(circle, slot, now, replaces=seen.id if seen else None)
         if started is None:
             raise ValidationError(
                 f"A buddy cycle of “{circle.name}” was just started by someone else.",
@@ -286,11 +290,27 @@ class BuddyService:
             return []
         return sorted(await self._notify().present(circle.guild_id, wanted))
 
-    async def _start(self, circle: Circle, slot: str, now: datetime) -> Started | None:
+    async def _start(
+        self, circle: Circle, slot: str, now: datetime, replaces: int | object | None = ANY
+    ) -> Started | None:
         """End the running cycle (if any) and start the next: pairs, their introductions and
-        timers in one transaction. None when another start won the race."""
+        timers in one transaction. None when another start won the race, or (`replaces`,
+        the cycle the caller saw running) when a cycle was started or ended meanwhile."""
         schedule = await self._schedule(circle)
         length = schedule.length if schedule else DEFAULT_LENGTH
+        # End the running cycle first, so those it pauses are not paired again.
+        async with self._db.transaction() as tx:
+            await circles_repo.hold(tx, circle.id)  # one start at a time per circle
+            running = await repo.running_cycle(tx, circle.id)
+            if replaces is not ANY and (running.id if running else None) != replaces:
+                return None  # a double click: the other click already started a cycle
+            if running is not None:
+                if running.slot == slot:
+                    return None  # this slot's cycle already started (a re-run timer)
+                await self._end(tx, running, now)
+        if running is not None:
+            self._disarm_cycle(running.id)
+            self._outbox.kick()
         pool = await self._eligible(circle, now.date())
         seed = cycle_seed(circle.id, slot)
         async with self._db.read() as tx:
@@ -300,12 +320,6 @@ class BuddyService:
             pair_members, pool, avoid=avoid, history=history, seed=seed, rules=RULES
         )
         async with self._db.transaction() as tx:
-            await circles_repo.hold(tx, circle.id)  # one start at a time per circle
-            running = await repo.running_cycle(tx, circle.id)
-            if running is not None:
-                if running.slot == slot:
-                    return None
-                await self._end(tx, running, now)
             cycle = await repo.start_cycle(
                 tx, circle.id, circle.guild_id, slot, now, now + length, seed
             )
@@ -338,8 +352,6 @@ class BuddyService:
                 await jobs_repo.upsert(tx, job)
         for job in timers:
             self._jobs.arm(job)
-        if running is not None:
-            self._disarm_cycle(running.id)
         self._outbox.kick()
         log.info(
             "Buddy cycle %s of circle %s: %d groups, %d alone (%s)",

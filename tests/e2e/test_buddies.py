@@ -317,3 +317,47 @@ async def test_an_avoided_pair_is_never_made_even_when_that_leaves_both_alone(
     assert "0 members in 0 groups (0 trios), 2 could not be placed" in said, said
     for member in (a, b):  # each told only that nobody was available: never why
         assert "not enough members were available" in _intro(member).text
+
+
+async def test_three_silent_cycles_pause_gently_and_join_resumes(world: World) -> None:
+    quiet, talker = await _members(world, "Quiet", 2)
+    channel = await _circle(world, "Quiet Circle", quiet, talker)
+    for member in (quiet, talker):
+        await _opt_in(member, "Quiet Circle", channel)
+    for _ in range(3):
+        await _start(world, "Quiet Circle", channel)
+        await talker.click("Not yet", message=_intro(talker))
+    said = await _start(world, "Quiet Circle", channel)  # ends the third silent cycle
+    assert "0 members in 0 groups (0 trios), 1 could not be placed" in said, said
+    paused = [m.text for m in quiet.dms if "I've paused your buddy pairing" in m.text]
+    assert len(paused) == 1 and "/buddy join" in paused[0]
+    assert not [m for m in talker.dms if "paused" in m.text]
+    back = await quiet.run("/buddy join", circle="Quiet Circle", channel=channel)
+    assert "You're in buddy pairing" in back.content
+    said = await _start(world, "Quiet Circle", channel)
+    assert "2 members in 1 groups" in said, said
+
+
+async def test_a_double_clicked_now_starts_one_cycle(world: World) -> None:
+    people = await _members(world, "Twice", 4)
+    channel = await _circle(world, "Twice Circle", *people)
+    for member in people:
+        await _opt_in(member, "Twice Circle", channel)
+    await _start(world, "Twice Circle", channel)
+    replies = await together(
+        *(
+            world.facilitator.run("/facilitate buddies now", circle="Twice Circle", channel=channel)
+            for _ in "ab"
+        )
+    )
+    await world.bot.resources.services.outbox.drain()
+    said = sorted(r.content for r in replies)
+    assert said[0].startswith("A buddy cycle of “Twice Circle” was just started"), said
+    assert said[1].startswith("New buddy cycle until"), said
+    assert [len([m for m in p.dms if "A first question" in m.text]) for p in people] == [2] * 4
+    circle = await circle_named(world.bot, world.guild.id, "Twice Circle")
+    async with world.bot.resources.db.read() as tx:
+        assert (
+            await tx.scalar("SELECT COUNT(*) FROM buddy_cycles WHERE circle_id = ?", (circle.id,))
+            == 2
+        )

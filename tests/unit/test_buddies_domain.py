@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,12 +12,15 @@ from hypothesis import strategies as st
 from bot.domain.buddies import (
     EXACT_LIMIT,
     Costs,
+    CycleSchedule,
     Pairing,
     PastGroup,
     Rules,
     age_cost,
     pair_members,
+    parse_every,
 )
+from bot.errors import ValidationError
 
 METHODS = ("small", "exact", "fast")
 
@@ -269,3 +273,26 @@ def test_a_repeat_inside_the_window_only_when_unavoidable(method: str) -> None:
         method=method,  # type: ignore[arg-type]
     )
     assert forced.groups == ((1, 2), (3, 4)) and forced.repeats == 2
+
+
+@pytest.mark.parametrize(
+    ("typed", "weeks"), [("1w", 1), ("2w", 2), ("2 weeks", 2), ("weekly", 1), ("fortnightly", 2)]
+)
+def test_every_accepts_weeks(typed: str, weeks: int) -> None:
+    assert parse_every(typed) == weeks
+
+
+@pytest.mark.parametrize("typed", ["3x", "0w", "9w", "", "w", "2d"])
+def test_every_refuses_with_an_example(typed: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        parse_every(typed)
+    assert refused.value.example == "every:1w (or 2w)"
+
+
+def test_cycles_keep_their_local_time_across_a_clock_change() -> None:
+    schedule = CycleSchedule(1, 0, time(18, 0), "Europe/London")  # Mondays 18:00 London
+    first = schedule.first_start_after(datetime(2026, 10, 20, tzinfo=UTC))
+    assert first == datetime(2026, 10, 26, 18, 0, tzinfo=UTC)  # GMT after 25 Oct
+    before = schedule.first_start_after(datetime(2026, 10, 13, tzinfo=UTC))
+    assert before == datetime(2026, 10, 19, 17, 0, tzinfo=UTC)  # BST
+    assert schedule.next_start(before) == first
