@@ -12,7 +12,7 @@ from bot.localdiscord import Channel, Member, together
 from bot.localdiscord.state import Message
 from bot.storage.repositories import buddies as repo
 from bot.storage.repositories import jobs as jobs_repo
-from tests.e2e.checkin_helpers import circle_named, create_circle, join
+from tests.e2e.checkin_helpers import check_in, circle_named, create_circle, join
 from tests.e2e.conftest import World, run_due
 
 
@@ -361,3 +361,27 @@ async def test_a_double_clicked_now_starts_one_cycle(world: World) -> None:
             await tx.scalar("SELECT COUNT(*) FROM buddy_cycles WHERE circle_id = ?", (circle.id,))
             == 2
         )
+
+
+async def test_the_gentle_nudge_names_the_current_buddy(world: World) -> None:
+    ash, buddy = await _members(world, "Nudge", 2)
+    channel = await _circle(world, "Nudge Buddies", ash, buddy)
+    for member in (ash, buddy):
+        await _opt_in(member, "Nudge Buddies", channel)
+    await _start(world, "Nudge Buddies", channel)
+    for mood in ("2", "1", "2"):
+        opened = await world.facilitator.run(
+            "/facilitate checkin now", circle="Nudge Buddies", channel=channel
+        )
+        assert opened.ephemeral, opened.describe()
+        prompt = next(m for m in reversed(channel.messages) if "Check in" in m.buttons)
+        await check_in(ash, prompt, mood=mood, who_sees_this="just me")
+        await world.facilitator.run(
+            "/facilitate checkin close", circle="Nudge Buddies", channel=channel
+        )
+    nudges = [
+        m.text
+        for m in world.server.state.channels[channel.id].messages
+        if m.visible_to == ash.id and "hard ones" in m.text
+    ]
+    assert nudges and f"Your buddy this cycle (<@{buddy.id}>)" in nudges[-1], nudges
