@@ -15,8 +15,9 @@ from bot.delivery import TRANSIENT_ERRORS, delivery_failure
 from bot.dm import DirectMessenger
 from bot.domain.buddies import Cycle
 from bot.domain.circles import Circle
-from bot.services.outbox import DeliveryFailed, DeliveryRun
+from bot.services.outbox import DeliveryRun
 from bot.storage.repositories.buddies import Placement
+from bot.threads import private_thread
 from bot.ui.buddies import (
     answer_view,
     buddy_left_text,
@@ -75,38 +76,20 @@ class DiscordBuddyNotifier:
     async def group_thread(
         self, run: DeliveryRun, circle: Circle, cycle: Cycle, members: Sequence[int], question: str
     ) -> None:
-        try:
-            channel = self.bot.get_channel(circle.channel_id) or await self.bot.fetch_channel(
-                circle.channel_id
-            )
-            if not isinstance(channel, discord.TextChannel):
-                raise DeliveryFailed("no text channel for a private thread", permanent=True)
-            thread_id = run.result("thread")
-            if thread_id is None:
-                thread = await channel.create_thread(
-                    name=f"Buddies — {circle.name}"[:100],
-                    type=discord.ChannelType.private_thread,
-                    invitable=False,
-                )
-                await run.record("thread", thread.id)
-                thread_id = thread.id
-            found = self.bot.get_channel(thread_id) or await self.bot.fetch_channel(thread_id)
-            if not isinstance(found, discord.Thread):
-                raise DeliveryFailed("the buddies' thread is gone", permanent=True)
-            for user_id in members:
-                if not run.done(f"add.{user_id}"):
-                    await found.add_user(discord.Object(user_id))
-                    await run.record(f"add.{user_id}")
-            if not run.done("message"):
-                await found.send(
+        thread = await private_thread(
+            self.bot, run, circle.channel_id, f"Buddies — {circle.name}", members
+        )
+        if not run.done("message"):
+            try:
+                await thread.send(
                     thread_text(circle, members, question),
                     view=answer_view(cycle.id),
                     allowed_mentions=NO_PINGS,
                     nonce=run.nonce("message"),
                 )
-                await run.record("message")
-        except ERRORS as error:
-            raise delivery_failure(error) from error
+            except ERRORS as error:
+                raise delivery_failure(error) from error
+            await run.record("message")
 
     async def follow_up(
         self,
