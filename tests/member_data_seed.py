@@ -126,9 +126,10 @@ GUILD_RECIPES: dict[str, GuildRecipe] = {
 
 
 async def _buddy_schedule(tx: Tx, guild_id: int, *, cycle: bool = False) -> None:
-    circle_id = int(
+    circle_id = int(  # the circle seed_guild made (the server may have others)
         await tx.scalar(
-            "SELECT id FROM circles WHERE guild_id = ? ORDER BY id LIMIT 1", (guild_id,)
+            "SELECT id FROM circles WHERE guild_id = ? AND name = ?",
+            (guild_id, f"Seeded {guild_id}"),
         )
     )
     if cycle:
