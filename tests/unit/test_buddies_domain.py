@@ -182,7 +182,7 @@ def test_an_odd_count_makes_exactly_one_trio(n: int, seed: int) -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(n=st.integers(3, 9).filter(lambda n: n % 2 == 1), seed=st.integers(0, 100))
 def test_nobody_is_in_a_trio_two_cycles_running_when_avoidable(
     method: str, n: int, seed: int
@@ -229,20 +229,24 @@ def test_older_pairings_cost_less_and_meeting_costs_more(k: int, met: bool) -> N
     assert age_cost(k, False, rules) < age_cost(k, True, rules)
 
 
-@pytest.mark.parametrize("method", METHODS)
-@given(recent=st.integers(5, 30), gap=st.integers(1, 30))
-def test_the_older_pairing_is_chosen_over_the_recent_one(
-    method: str, recent: int, gap: int
-) -> None:
-    """a met b long ago and c more recently (both outside the window); a-d, b-c avoided."""
-    history = [PastGroup(frozenset({1, 2}), recent + gap), PastGroup(frozenset({1, 3}), recent)]
-    result = pair_members(
+def _one_of_two(method: str, history: list[PastGroup]) -> Pairing:
+    """Members 1-4 with 1-4 and 2-3 avoided: 1 goes with 2 or with 3, nothing else."""
+    return pair_members(
         [1, 2, 3, 4],
         history=history,
         avoid=[(1, 4), (2, 3)],
         method=method,  # type: ignore[arg-type]
     )
-    assert (1, 2) in result.groups
+
+
+@pytest.mark.parametrize("method", METHODS)
+@given(recent=st.integers(5, 30), gap=st.integers(1, 30))
+def test_the_older_pairing_is_chosen_over_the_recent_one(
+    method: str, recent: int, gap: int
+) -> None:
+    """1 met 2 long ago and 3 more recently (both outside the window)."""
+    history = [PastGroup(frozenset({1, 2}), recent + gap), PastGroup(frozenset({1, 3}), recent)]
+    assert (1, 2) in _one_of_two(method, history).groups
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -252,13 +256,7 @@ def test_a_pair_that_only_matched_is_chosen_over_one_that_met(method: str, age: 
         PastGroup(frozenset({1, 2}), age, met=False),
         PastGroup(frozenset({1, 3}), age, met=True),
     ]
-    result = pair_members(
-        [1, 2, 3, 4],
-        history=history,
-        avoid=[(1, 4), (2, 3)],
-        method=method,  # type: ignore[arg-type]
-    )
-    assert (1, 2) in result.groups
+    assert (1, 2) in _one_of_two(method, history).groups
 
 
 @pytest.mark.parametrize("method", METHODS)
