@@ -385,3 +385,39 @@ async def test_the_gentle_nudge_names_the_current_buddy(world: World) -> None:
         if m.visible_to == ash.id and "hard ones" in m.text
     ]
     assert nudges and f"Your buddy this cycle (<@{buddy.id}>)" in nudges[-1], nudges
+
+
+async def test_a_now_that_saw_an_older_cycle_starts_nothing(world: World) -> None:
+    """The second of two clicks, if it read the running cycle before the first replaced it."""
+    a, b = await _members(world, "Stale", 2)
+    channel = await _circle(world, "Stale Circle", a, b)
+    for member in (a, b):
+        await _opt_in(member, "Stale Circle", channel)
+    await _start(world, "Stale Circle", channel)
+    circle = await circle_named(world.bot, world.guild.id, "Stale Circle")
+    async with world.bot.resources.db.read() as tx:
+        seen = await repo.running_cycle(tx, circle.id)
+    assert seen is not None
+    await _start(world, "Stale Circle", channel)  # the first click replaced it
+    service = world.bot.resources.services.buddies
+    now = world.clock.now()
+    assert await service._start(circle, "now:stale", now, replaces=seen.id) is None
+    await world.bot.resources.services.outbox.drain()
+    assert [len([m for m in p.dms if "A first question" in m.text]) for p in (a, b)] == [2, 2]
+
+
+async def test_members_joining_and_avoiding_at_the_same_moment(world: World) -> None:
+    people = await _members(world, "Rush", 10)
+    channel = await _circle(world, "Rush Circle", *people)
+    joined = await together(
+        *(m.run("/buddy join", circle="Rush Circle", channel=channel) for m in people), seed=3
+    )
+    assert all("You're in buddy pairing" in r.content for r in joined)
+    avoided = await together(
+        *(m.run("/buddy avoid", member=people[0].user, channel=channel) for m in people[1:]),
+        seed=4,
+    )
+    assert all("won't be paired" in r.content for r in avoided)
+    said = await _start(world, "Rush Circle", channel)
+    assert "9 members in 4 groups (1 trio), 1 could not be placed" in said, said
+    assert "couldn't place you" in _intro(people[0]).text
