@@ -32,6 +32,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.roles",
     "cogs.resources",
     "cogs.help_requests",
+    "cogs.buddies",
 )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.scheduling import JobScheduler
+from bot.services.buddies import BuddyService
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
@@ -38,6 +39,7 @@ class Services:
     roles: RolesService
     resources: ResourcesService
     help: HelpService
+    buddies: BuddyService
 
 
 @dataclass(frozen=True)

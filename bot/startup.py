@@ -17,6 +17,7 @@ from bot.endpoints import apply_endpoints
 from bot.metrics import Metrics
 from bot.resources import Resources, Services
 from bot.scheduling import JobScheduler
+from bot.services.buddies import BuddyService
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
@@ -74,6 +75,7 @@ def build_services(
         roles=RolesService(db, cipher, clock, jobs, outbox, static.screener, static.prompts),
         resources=ResourcesService(db, cipher, clock, static.crisis, static.resources_starter),
         help=HelpService(db, cipher, clock, jobs, outbox, safety),
+        buddies=BuddyService(db, clock, jobs, outbox),
     )
 
 

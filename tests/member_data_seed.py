@@ -23,6 +23,7 @@ from bot.domain.resources import Draft
 from bot.storage import member_data
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Database, Tx
+from bot.storage.repositories import buddies as buddies_repo
 from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import crisisplan as crisisplan_repo
@@ -204,7 +205,21 @@ MEMBER_RECIPES: dict[str, MemberRecipe] = {
     "help_capacity": lambda tx, _c, seed, user: help_repo.set_capacity(
         tx, seed.guild_id, Capacity(user, CapacityState.AVAILABLE), SEEDED_AT
     ),
+    "buddy_optins": lambda tx, _c, seed, user: buddies_repo.join(
+        tx, seed.circle.id, seed.guild_id, user, SEEDED_AT
+    ),
+    "buddy_avoid": lambda tx, _c, seed, user: buddies_repo.add_avoid(
+        tx, seed.guild_id, user, AVOIDED_NON_MEMBER, SEEDED_AT
+    ),
+    "buddy_members": lambda tx, _c, seed, user: _buddy_member(tx, seed, user),
 }
+AVOIDED_NON_MEMBER = 4242  # not a seeded member: deleting one member leaves others' rows
+
+
+async def _buddy_member(tx: Tx, seed: GuildSeed, user_id: int) -> None:
+    cycle = await buddies_repo.running_cycle(tx, seed.circle.id)
+    assert cycle is not None
+    await buddies_repo.add_members(tx, cycle, [[user_id]], [])
 
 
 async def _seeded_cycle(tx: Tx, guild_id: int) -> None:
@@ -247,6 +262,8 @@ GUILD_RECIPES: dict[str, GuildRecipe] = {
     ),
     "talk_gatherings": lambda tx, guild: _talk_gathering(tx, guild),
     "help_circle_settings": lambda tx, guild: _help_settings(tx, guild),
+    "buddy_schedules": lambda tx, guild: _buddy_schedule(tx, guild),
+    "buddy_cycles": lambda tx, guild: _buddy_schedule(tx, guild, cycle=True),
 }
 
 
@@ -254,6 +271,21 @@ async def _help_settings(tx: Tx, guild_id: int) -> None:
     circle = await circles_repo.by_name(tx, guild_id, f"Seeded {guild_id}")
     assert circle is not None
     await help_repo.set_setting(tx, circle.id, guild_id, "idle_days", 5)
+
+
+async def _buddy_schedule(tx: Tx, guild_id: int, *, cycle: bool = False) -> None:
+    circle_id = int(  # the circle seed_guild made (the server may have others)
+        await tx.scalar(
+            "SELECT id FROM circles WHERE guild_id = ? AND name = ?",
+            (guild_id, f"Seeded {guild_id}"),
+        )
+    )
+    if cycle:
+        await buddies_repo.start_cycle(
+            tx, circle_id, guild_id, "seeded", SEEDED_AT, SEEDED_AT + timedelta(days=7), 1
+        )
+    else:
+        await buddies_repo.set_schedule(tx, circle_id, guild_id, 1, 0, SEEDED_AT.time())
 
 
 PARENTS = ("circles", "rounds")

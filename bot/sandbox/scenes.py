@@ -478,6 +478,57 @@ async def help_scene(stage: Stage) -> None:
     )
 
 
+# -- 7. buddy pairing ----------------------------------------------------------------------
+async def buddies_scene(stage: Stage) -> None:
+    ada, kai, noor = stage.member("Ada"), stage.member("Kai"), stage.member("Noor")
+    lee = stage.members.setdefault("Lee", stage.guild.add_member("Lee"))
+    for member in (ada, lee):
+        agreement = await member.run("/circle join", channel=stage.channel, circle=CIRCLE)
+        await member.click("I agree", message=agreement)
+    five = [stage.member(name) for name in ("Ada", "Sam", "Kai", "Noor", "Lee")]
+    stage.say("Ada, Sam, Kai, Noor and Lee opt in to buddy pairing.")
+    for member in five:
+        reply = await member.run("/buddy join", channel=stage.channel, circle=CIRCLE)
+        expect_private(reply, f"/buddy join ({member.name})")
+    stage.say("Kai would rather not be paired with Noor. Only Kai sees the answer:")
+    reply = await kai.run("/buddy avoid", channel=stage.channel, member=noor)
+    expect_private(reply, "/buddy avoid")
+    stage.say("Lee has closed DMs. Ada starts a buddy cycle now:")
+    lee.dms_closed = True
+    reply = await ada.run("/facilitate buddies now", channel=stage.channel, circle=CIRCLE)
+    expect_private(reply, "/facilitate buddies now")
+    expect("5 members in 2 groups (1 trio)" in reply.text, f"unexpected pairing: {reply.text}")
+
+    def intro(member: Member) -> Message | None:
+        return next((m for m in member.dms if "A first question" in m.text), None)
+
+    await stage.server.wait_for(
+        lambda: (
+            all(intro(m) is not None for m in five if m is not lee)
+            and any(
+                "couldn't reach one of you" in m.text
+                for t in stage.channel.threads
+                for m in t.messages
+            )
+        ),
+        message="for the introductions and Lee's private thread",
+    )
+    kai_intro = intro(kai)
+    expect(kai_intro is not None and noor.mention not in kai_intro.text, "Kai was paired with Noor")
+    sam = stage.member("Sam")
+    sam_intro = intro(sam)
+    expect(sam_intro is not None, "Sam got no introduction")
+    assert sam_intro is not None
+    stage.say("Sam and their buddy met for coffee; Sam presses We connected:")
+    reply = await sam.click("We connected", message=sam_intro)
+    expect_private(reply, "We connected")
+    expect("noted that you connected" in reply.text, f"We connected not noted: {reply.text}")
+    stats = await ada.run("/facilitate buddies stats", channel=stage.channel, circle=CIRCLE)
+    expect_private(stats, "/facilitate buddies stats")
+    expect("“we connected” 1/2" in stats.text, f"stats do not count the connection: {stats.text}")
+    stage.say("✓ Checked: five placed (one trio), Kai never with Noor, Lee reached in a thread.")
+
+
 SCENES: tuple[Scene, ...] = (
     Scene(
         "Crisis lines, from anywhere",
@@ -523,5 +574,10 @@ SCENES: tuple[Scene, ...] = (
         "Asking for help, and gratitude",
         "Sam needs a ride and would rather not say so under their own name.",
         help_scene,
+    ),
+    Scene(
+        "Buddy pairing",
+        "Five members opt in to buddy pairing; one quietly avoids another; one has closed DMs.",
+        buddies_scene,
     ),
 )

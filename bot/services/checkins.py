@@ -39,6 +39,7 @@ from bot.services.ports import CheckinNotifier
 from bot.services.safety import SafetyNet
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Database, Tx
+from bot.storage.repositories import buddies as buddies_repo
 from bot.storage.repositories import checkins as repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import dm_status
@@ -77,6 +78,7 @@ class Support:
     show_crisis_card: bool
     gentle_nudge: bool
     facilitator_ids: tuple[int, ...]
+    buddy_ids: tuple[int, ...] = ()  # the member's buddies this cycle in this circle
 
     @property
     def needed(self) -> bool:
@@ -359,6 +361,7 @@ class CheckinService:
         async with self._db.read() as tx:
             recent = await repo.last_moods(tx, user_id, 3)
             facilitators = await circles_repo.facilitator_ids(tx, saved.circle.id)
+            placements = await buddies_repo.current_placements(tx, saved.circle.guild_id, user_id)
         concern = await self._safety.check(
             saved.circle.guild_id, user_id, saved.note, f"circle “{saved.circle.name}”"
         )
@@ -366,6 +369,9 @@ class CheckinService:
             show_crisis_card=concern.show_card,
             gentle_nudge=needs_gentle_nudge(recent),
             facilitator_ids=tuple(f for f in facilitators if f != user_id),
+            buddy_ids=tuple(
+                m for p in placements if p.cycle.circle_id == saved.circle.id for m in p.mates
+            ),
         )
 
     async def answer(

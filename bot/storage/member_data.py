@@ -27,6 +27,8 @@ class MemberTable:
     purpose: str
     encrypted_columns: tuple[str, ...] = ()
     key_columns: tuple[str, ...] = ()  # the primary key; needed to rewrite encrypted columns
+    # Columns naming the member in someone else's row: erased with them, never exported to them.
+    erase_also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,24 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
         ("user_id",),
         "your /capacity: available, limited or resting, until when, for which kinds",
     ),
+    MemberTable(
+        "buddy_members",
+        ("user_id",),
+        "your buddy groups: which cycle, your group's number, and your answer to "
+        '"did you connect?"',
+    ),
+    MemberTable(
+        "buddy_avoid",
+        ("user_id",),
+        "who you asked never to be paired with (private; someone's list naming you is never "
+        "shown to you, and is erased with your data)",
+        erase_also=("avoided_id",),
+    ),
+    MemberTable(
+        "buddy_optins",
+        ("user_id",),
+        "circles whose buddy pairing you joined, a snooze date, and silent cycles in a row",
+    ),
 )
 
 GUILD_TABLES: tuple[GuildTable, ...] = (
@@ -207,6 +227,11 @@ GUILD_TABLES: tuple[GuildTable, ...] = (
     GuildTable("help_thanks"),
     GuildTable("help_capacity"),
     GuildTable("help_circle_settings"),
+    GuildTable("buddy_members"),
+    GuildTable("buddy_cycles"),
+    GuildTable("buddy_optins"),
+    GuildTable("buddy_avoid"),
+    GuildTable("buddy_schedules"),
 )
 
 # Tables with a member-id column that hold no member data (explained here, checked by a test).
@@ -259,9 +284,9 @@ async def delete_member(tx: Tx, user_id: int) -> int:
     deleted = 0
     await help_repo.owe_withdrawn_notices(tx, user_id)  # open asks' threads say "withdrawn"
     for entry in MEMBER_TABLES:
+        columns = entry.member_columns + entry.erase_also
         deleted += await tx.execute(
-            f"DELETE FROM {entry.table} WHERE {_where(entry.member_columns)}",
-            [user_id] * len(entry.member_columns),
+            f"DELETE FROM {entry.table} WHERE {_where(columns)}", [user_id] * len(columns)
         )
     return deleted
 

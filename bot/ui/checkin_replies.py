@@ -36,6 +36,9 @@ def support_message(answered: Support, card: CrisisCard) -> CardMessage:
             if people
             else ""
         )
+        if answered.buddy_ids:
+            buddies = " ".join(f"<@{b}>" for b in answered.buddy_ids)
+            reach += f" Your buddy this cycle ({buddies}) is someone you could reach too."
         intro = (
             "Your last few check-ins have been hard ones. You don't have to carry that alone."
             + reach

@@ -54,6 +54,11 @@ SURFACE = {
         "help reveal",
         "help balance",
         "help settings",
+        # buddy pairing (issue 11)
+        "buddies schedule",
+        "buddies off",
+        "buddies now",
+        "buddies stats",
     },
     # circle care (issue 13)
     "crisisplan": {"edit", "view", "share", "delete"},
@@ -63,6 +68,7 @@ SURFACE = {
     "capacity": {""},
     "thanks": {""},
     "ledger": {""},
+    "buddy": {"join", "leave", "snooze", "avoid", "unavoid", "current"},
 }
 OLD_NAMES = [
     "/crisis-admin region",
@@ -101,6 +107,8 @@ VALID: dict[str, str] = {
     "kind": "practical",
     "state": "available",
     "reason": "a safety concern",
+    "every": "1w",
+    "day": "mon",
 }
 # Where one option name takes different values in different commands.
 VALID_FOR: dict[tuple[str, str], str] = {("/resources add", "kind"): "peer-group"}

@@ -16,7 +16,7 @@ from alembic import op
 from bot.storage.migrations.types import Blob, Flag, RowId, Snowflake, Text, Time
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
