@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bot.localdiscord import Channel, Guild, LocalDiscord, Member, Reply, together
@@ -377,6 +378,11 @@ async def care_scene(stage: Stage) -> None:
         "/facilitate circle roles", circle=CIRCLE, rotation=True, channel=stage.channel
     )
     expect_private(reply, "/facilitate circle roles")
+    # An earlier scene may have moved the sandbox's clock ahead of the wall clock, which
+    # APScheduler's wake-ups follow: run the cycle that is due by the sandbox's own time.
+    advance = stage.notes.get("advance")
+    if advance is not None:
+        await advance(timedelta())
     await stage.server.wait_for(
         lambda: any("This cycle's roles" in m.text for m in stage.channel.messages),
         message="for this cycle's roles",
