@@ -17,12 +17,12 @@ from bot.endpoints import apply_endpoints
 from bot.metrics import Metrics
 from bot.resources import Resources, Services
 from bot.scheduling import JobScheduler
-from bot.services.buddies import BuddyService
+from bot.services.buddies import BuddyService, BuddySnooze
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
 from bot.services.crisisplan import CrisisPlanService
-from bot.services.help_requests import HelpService
+from bot.services.help_requests import HelpResting, HelpService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
 from bot.services.resources import ResourcesService
@@ -61,6 +61,10 @@ def build_services(
 ) -> Services:
     safety = SafetyNet(db, static.screener)
     outbox = Outbox(db, clock, metrics, jobs.ownership)  # the same servers as the timers
+    # Who can't be given a rotating role: paused from check-ins (built in), snoozed from
+    # buddy pairing, or resting by /capacity.
+    roles = RolesService(db, cipher, clock, jobs, outbox, static.screener, static.prompts)
+    roles.unavailability += [BuddySnooze(db), HelpResting(db)]
     return Services(
         outbox=outbox,
         privacy=PrivacyService(db, cipher, clock, jobs),
@@ -71,8 +75,7 @@ def build_services(
         talk=TalkService(db, clock, jobs, outbox),
         # circle care (issue 13)
         crisisplan=CrisisPlanService(db, cipher, clock, outbox),
-        # Who can't be given a role: append Unavailability sources to `.unavailability`.
-        roles=RolesService(db, cipher, clock, jobs, outbox, static.screener, static.prompts),
+        roles=roles,
         resources=ResourcesService(db, cipher, clock, static.crisis, static.resources_starter),
         help=HelpService(db, cipher, clock, jobs, outbox, safety),
         buddies=BuddyService(db, clock, jobs, outbox),

@@ -61,6 +61,17 @@ RULES = Rules()
 ANY = object()  # `_start(replaces=ANY)`: whatever cycle is running (a scheduled start)
 
 
+class BuddySnooze:
+    """Members snoozed from buddy pairing are spared other duties too (a rotating role)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def unavailable(self, guild_id: int, user_ids: Sequence[int], today: date) -> set[int]:
+        async with self._db.read() as tx:
+            return await repo.snoozed(tx, guild_id, list(user_ids), today)
+
+
 class BuddyNotifier(Protocol):
     """Discord's side. Each method raises `DeliveryFailed` when Discord could not be reached."""
 

@@ -14,6 +14,7 @@ told to the asker.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
@@ -81,6 +82,18 @@ CLOSED, CARE_DM, REVEALED, THANKS, RESOLVED_HELPER = (
 )
 WITHDRAWN = repo.WITHDRAWN_NOTICE
 DM_KINDS = frozenset({ROUTE, OFFERED, ACCEPTED, CARE_DM, REVEALED, RESOLVED_HELPER})
+
+
+class HelpResting:
+    """Members whose /capacity says resting are given no rotating role either."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def unavailable(self, guild_id: int, user_ids: Sequence[int], today: date) -> set[int]:
+        async with self._db.read() as tx:
+            found = await repo.capacities(tx, guild_id, list(user_ids))
+        return {c.member_id for c in found if c.resting(today)}
 
 
 class HelpNotifier(Protocol):

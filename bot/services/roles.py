@@ -7,7 +7,7 @@ holder's DM) is written in the same transaction, so a cycle runs once whatever r
 
 Who is unavailable is asked of :class:`Unavailability` sources. The check-in pause is
 plugged in here; the buddy snooze and a helper's 'resting' capacity plug in the same way
-(`RolesService.unavailability.append(...)`, in `bot/startup.py`).
+(`BuddySnooze`, `HelpResting`, wired in `bot/startup.py`).
 """
 
 from __future__ import annotations

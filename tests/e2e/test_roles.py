@@ -8,6 +8,7 @@ from pathlib import Path
 
 import discord.gateway
 import discord.http
+import pytest
 
 from bot.clock import FakeClock
 from bot.localdiscord import Member, together
@@ -98,10 +99,23 @@ async def test_each_cycle_names_holders_in_the_channel_and_tells_each_privately(
     assert history.count("Keeper:") == 3
 
 
-async def test_a_paused_member_is_not_given_a_role(world: World) -> None:
+# The ways a member says "not now": each keeps them from being given a role.
+AWAY_STEPS: dict[str, list[tuple[str, dict[str, str]]]] = {
+    "check-ins paused": [("/checkin pause", {"until": "4w"})],
+    "buddy pairing snoozed": [
+        ("/buddy join", {"circle": "Paused"}),
+        ("/buddy snooze", {"until": "4w"}),
+    ],
+    "resting by /capacity": [("/capacity", {"state": "resting"})],
+}
+
+
+@pytest.mark.parametrize("away", sorted(AWAY_STEPS))
+async def test_a_member_away_is_not_given_a_role(world: World, away: str) -> None:
     await circle_with_volunteers(world, "Paused", {"keeper": [world.sam, world.kai]})
-    paused = await world.sam.run("/checkin pause", until="4w", channel=world.channel)
-    assert SORRY not in paused.text, paused.describe()
+    for command, options in AWAY_STEPS[away]:
+        reply = await world.sam.run(command, channel=world.channel, **options)
+        assert SORRY not in reply.text and "Try" not in reply.text, reply.describe()
     await start_rotation(world, "Paused")
     assert (await holders_now(world, "Paused"))["keeper"] == world.kai.id
     await world.advance(WEEK)  # Sam still away: Kai again rather than someone paused

@@ -375,3 +375,16 @@ async def in_a_circle(tx: Tx, guild_id: int, user_id: int) -> bool:
         )
         is not None
     )
+
+
+async def snoozed(tx: Tx, guild_id: int, user_ids: list[int], today: date) -> set[int]:
+    """Who of these members is snoozed past today (skipped until their date)."""
+    if not user_ids:
+        return set()
+    marks = ",".join("?" * len(user_ids))
+    rows = await tx.fetchall(
+        "SELECT DISTINCT user_id FROM buddy_optins"
+        f" WHERE guild_id = ? AND snoozed_until > ? AND user_id IN ({marks})",
+        [guild_id, today.isoformat(), *user_ids],
+    )
+    return {int(r["user_id"]) for r in rows}

@@ -362,6 +362,17 @@ async def get_capacity(tx: Tx, guild_id: int, user_id: int) -> Capacity | None:
     return None if row is None else _capacity(row)
 
 
+async def capacities(tx: Tx, guild_id: int, user_ids: list[int]) -> list[Capacity]:
+    if not user_ids:
+        return []
+    marks = ",".join("?" * len(user_ids))
+    rows = await tx.fetchall(
+        f"SELECT * FROM help_capacity WHERE guild_id = ? AND user_id IN ({marks})",
+        [guild_id, *user_ids],
+    )
+    return [_capacity(r) for r in rows]
+
+
 async def set_capacity(tx: Tx, guild_id: int, capacity: Capacity, at: datetime) -> None:
     await tx.execute(
         "INSERT INTO help_capacity (guild_id, user_id, state, until, kinds, max_helps, updated_at) "
