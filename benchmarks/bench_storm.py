@@ -265,7 +265,7 @@ async def ping(member: Member, channel: Channel, into: list[float], figures: Fig
 
 
 def pingers(world: World, bots: Sequence[StormBot]) -> list[tuple[Member, Channel]]:
-    """One member per bot process, in a server that process owns."""
+    """One member per bot process, in a server that process owns (if it owns any)."""
     chosen = []
     for bot in bots:
         owned = [
@@ -273,8 +273,8 @@ def pingers(world: World, bots: Sequence[StormBot]) -> list[tuple[Member, Channe
             for g in world.guilds
             if bot.run_args == ["run"] or shard_of(g.id, SHARD_COUNT) in _shards(bot)
         ]
-        guild = owned[0]
-        chosen.append((world.members[guild.id][0], world.channels[guild.id][0]))
+        if owned:
+            chosen.append((world.members[owned[0].id][0], world.channels[owned[0].id][0]))
     return chosen
 
 
