@@ -54,6 +54,7 @@ from prometheus_client.parser import text_string_to_metric_families
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import ack_ms, percentile
+from bot.domain.circles import Circle
 from bot.domain.schedule import RoundSchedule
 from bot.localdiscord import Guild, LocalDiscord, Member, ReplyTimeout
 from bot.localdiscord.driver import Channel
@@ -63,7 +64,7 @@ from bot.storage.database import Database
 from bot.storage.repositories import circles as circles_repo
 from bot.timeutil import from_db
 from tests.e2e.botprocess import BotProcess
-from tests.e2e.checkin_helpers import scheduled_circle
+from tests.e2e.checkin_helpers import schedule_opening, scheduled_circle
 from tests.postgres_server import PostgresServer
 
 SETUPS = ("sqlite", "pg", "pg-2proc")
@@ -128,27 +129,38 @@ def build_world(servers: int, members: int, circles: int, shards: int) -> World:
     return World(server, guilds, channels, people)
 
 
-async def seed(target: str | Path, world: World, due: datetime, circles: int) -> int:
-    """Every circle with a daily schedule whose opening timer is due at `due`."""
-    schedule = RoundSchedule(
-        tuple(range(7)),
-        due.replace(second=0, microsecond=0, tzinfo=None).time(),
-        timedelta(hours=12),
-        "UTC",
-    )
-    now, count = datetime.now(UTC), 0
+def daily_at(due: datetime) -> RoundSchedule:
+    """Every day at `due`'s minute (UTC), open for 12 hours."""
+    at = due.replace(second=0, microsecond=0, tzinfo=None).time()
+    return RoundSchedule(tuple(range(7)), at, timedelta(hours=12), "UTC")
+
+
+async def seed(target: str | Path, world: World, circles: int) -> list[Circle]:
+    """Every circle and its members; their openings are scheduled for tomorrow for now."""
+    now = datetime.now(UTC)
+    later = now + timedelta(days=1)
+    made: list[Circle] = []
     async with await Database.open(target) as db:
         await db.migrate()
         async with db.transaction() as tx:
             for guild in world.guilds:
-                made = [
-                    await scheduled_circle(tx, guild.id, f"Storm {c}", channel.id, schedule, due)
+                mine = [
+                    await scheduled_circle(
+                        tx, guild.id, f"Storm {c}", channel.id, daily_at(later), later
+                    )
                     for c, channel in enumerate(world.channels[guild.id])
                 ]
                 for m, member in enumerate(world.members[guild.id]):
-                    await circles_repo.add_member(tx, made[m % circles], member.id, now)
-                count += len(made)
-    return count
+                    await circles_repo.add_member(tx, mine[m % circles], member.id, now)
+                made += mine
+    return made
+
+
+async def schedule_storm(target: str | Path, circles: Sequence[Circle], due: datetime) -> None:
+    """Every circle's opening timer at the same instant (after seeding, however long it took)."""
+    async with await Database.open(target) as db, db.transaction() as tx:
+        for circle in circles:
+            await schedule_opening(tx, circle, daily_at(due), due)
 
 
 async def opened_lags(target: str | Path) -> list[float]:
@@ -308,8 +320,10 @@ async def run_setup(
 
     async with database_for(setup, tmp, postgres) as target:
         bots = bots_for(setup, world, tmp, target)
+        seeded = await seed(target, world, circles_per_server)
         due = datetime.now(UTC) + timedelta(seconds=lead)
-        figures.circles = await seed(target, world, due, circles_per_server)
+        await schedule_storm(target, seeded, due)
+        figures.circles = len(seeded)
         print(f"[{setup}] seeded {figures.circles:,} circles; launching {len(bots)} process(es)")
         unsubscribe = world.server.transcript.subscribe(on_event)
 

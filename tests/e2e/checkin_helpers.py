@@ -33,12 +33,17 @@ async def scheduled_circle(
 ) -> Circle:
     """A circle with a schedule whose opening timer is stored for `due` (seeded directly)."""
     circle = await circles_repo.create(tx, guild_id, name, channel_id, "UTC", datetime.now(UTC))
+    await schedule_opening(tx, circle, schedule, due)
+    return circle
+
+
+async def schedule_opening(tx: Tx, circle: Circle, schedule: RoundSchedule, due: datetime) -> None:
+    """Set the circle's schedule and store its opening timer for `due` (seeded directly)."""
     await circles_repo.set_schedule(tx, circle.id, schedule)
     job = StoredJob(
-        f"checkin-open:{circle.id}", "checkin-open", due, {"circle_id": circle.id}, guild_id
+        f"checkin-open:{circle.id}", "checkin-open", due, {"circle_id": circle.id}, circle.guild_id
     )
     await jobs_repo.upsert(tx, job)
-    return circle
 
 
 async def member_ids(bot: CircleBot, circle: Circle) -> list[int]:
