@@ -72,6 +72,7 @@ SHARD_COUNT = 4  # pg-2proc: two processes, two of four shards each
 PROMPT_TITLE = "Check-in — "
 PING_EVERY_S = 0.1
 STORM_TIMEOUT_S = 900.0
+QUIET_S = 60.0  # the storm is over when no prompt came for this long (some never will)
 
 
 @dataclass
@@ -110,6 +111,7 @@ class Figures:
     ping_failures: int = 0
     server_stall_ms: float = 0.0  # the local server's longest event-loop stall in the storm
     log_lines: Counter[str] = field(default_factory=Counter)
+    first_error: str = ""
 
 
 # -- the world ------------------------------------------------------------------------------
@@ -350,8 +352,12 @@ async def run_setup(
             watcher = asyncio.create_task(watch_loop(stalls))
             tasks: list[asyncio.Task[None]] = []
             deadline = time.time() + STORM_TIMEOUT_S
-            n = 0
-            while sum(map(len, posted.values())) < figures.circles and time.time() < deadline:
+            n, last_count, last_change = 0, 0, max(time.time(), due_epoch)
+            while (count := sum(map(len, posted.values()))) < figures.circles:
+                if count != last_count:
+                    last_count, last_change = count, time.time()
+                if time.time() > min(deadline, last_change + QUIET_S):
+                    break
                 member, channel = who[n % len(who)]
                 tasks.append(
                     asyncio.create_task(ping(member, channel, figures.storm_ping_ms, figures))
@@ -386,6 +392,8 @@ async def run_setup(
         world.server.ratelimiter.limited_count = 0
         for bot in bots:
             for line in bot.lines:
+                if " ERROR " in line and not figures.first_error:
+                    figures.first_error = line
                 if " WARNING " in line or " ERROR " in line:
                     figures.log_lines[re.sub(r"\d+(\.\d+)?", "N", line.split(" ", 2)[-1])] += 1
     return figures
@@ -451,6 +459,8 @@ def report(f: Figures) -> None:
     )
     for line, times in f.log_lines.most_common(5):
         print(f"  bot log, {times}x: {line[:150]}")
+    if f.first_error:
+        print(f"  first error logged, its end: …{f.first_error[-400:]}")
 
 
 def compare(all_figures: Sequence[Figures]) -> None:
