@@ -3,7 +3,8 @@
 The local Discord server holds ``--servers`` servers of ``--members`` members each, with
 ``--circles`` circles per server (each in its own channel, the server's members shared out
 among them). Every circle has a daily schedule whose opening timer is stored for the same
-instant, ``--lead`` seconds after the bots are launched. Then, for each setup in turn:
+instant, ``--lead`` seconds after seeding (the bots start in that time; a warning says so
+when they were not ready by then). Then, for each setup in turn:
 
 * the bot runs as its own OS process (``python -m bot run``, as in production) on the
   real clock, with Discord's default rate limits on the local server (50 requests/s per
@@ -16,7 +17,9 @@ instant, ``--lead`` seconds after the bots are launched. Then, for each setup in
 * **scheduler lag** (due → run): the bot's own ``circlekeeper_scheduler_lag_seconds``
   histogram (its bucket bounds), and exactly from the rounds table (due → round opened);
 * **/ping**: a bare ``/ping`` p50/p99 while idle before the storm, and every 100 ms through
-  the storm, in the same run.
+  the storm, in the same run;
+* the storm ends when every prompt is posted, or after 60 s without a new one (the script
+  then exits 1: a prompt missing or posted twice is a failure, whatever the times).
 
 Setups: ``sqlite`` (one process), ``pg`` (one process on PostgreSQL), ``pg-2proc`` (two
 processes on one PostgreSQL database: ``--shards 0-1`` and ``--shards 2-3`` with
@@ -26,6 +29,7 @@ processes on one PostgreSQL database: ``--shards 0-1`` and ``--shards 2-3`` with
 Run: .venv/bin/python benchmarks/bench_storm.py [--servers 2000] [--members 50] [--circles 1]
          [--setups sqlite,pg,pg-2proc] [--lead 90]
      .venv/bin/python benchmarks/bench_storm.py --servers 1 --members 50000 --circles 500
+         --setups sqlite,pg
 """
 
 from __future__ import annotations
