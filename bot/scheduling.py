@@ -48,6 +48,10 @@ JOB_LEASE = timedelta(minutes=2)
 # How often stored timers are re-read: picks up timers another process stored for our servers.
 RESCAN_SECONDS = 60.0
 _RESCAN_ID = "__rescan__"
+# Timers whose handlers run at once; the rest wait their turn in memory. Every circle's round
+# due at the same minute would otherwise start thousands of handlers together, and on
+# PostgreSQL those waiting past the pool's patience failed (to run again only at next start).
+JOB_CONCURRENCY = 8
 
 
 class JobScheduler:
@@ -68,6 +72,8 @@ class JobScheduler:
         self._lease = lease
         self._handlers: dict[str, JobHandler] = {}
         self._running: set[str] = set()
+        self._slots = asyncio.Semaphore(JOB_CONCURRENCY)
+        self._stopping = False  # timers still waiting for a slot stay stored for next start
         self._scheduler = AsyncIOScheduler(
             timezone="UTC",
             job_defaults={
@@ -89,6 +95,7 @@ class JobScheduler:
 
     async def start(self) -> int:
         """Start APScheduler (needs the running loop) and rebuild every stored job."""
+        self._stopping = False
         self._scheduler.start()
         async with self._db.transaction() as tx:
             released = await jobs_repo.release_claims(tx, self.owner)
@@ -116,6 +123,7 @@ class JobScheduler:
         return len(stored)
 
     async def shutdown(self) -> None:
+        self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         while self._running:  # noqa: ASYNC110 (let a handler in flight finish its transaction)
@@ -182,49 +190,51 @@ class JobScheduler:
             return 0
         self._running.add(job_id)
         try:
-            async with self._db.read() as tx:
-                job = await jobs_repo.get(tx, job_id)
-            if job is None:
-                return 0  # cancelled, or already run
-            now = self._clock.now()
-            if job.run_at > now:
-                self._arm(job)  # woken early (another clock): wait for its time
-                return 0
-            handler = self._handlers.get(job.kind)
-            if handler is None:
-                log.error(
-                    "No handler for job kind %s (job %s); leaving it stored", job.kind, job_id
-                )
-                return 0
-            async with self._db.transaction() as tx:
-                claimed = await jobs_repo.claim(tx, job, self.owner, now, now + self._lease)
-            if claimed is None:
-                await self._after_lost_claim(job_id)
-                return 0
-            self._metrics.scheduler_lag.observe(
-                max((self._clock.now() - job.run_at).total_seconds(), 0.0)
-            )
-            try:
-                await handler(claimed)
-            except Exception as error:
-                self._metrics.error("job")
-                log.error(
-                    "Job %s (%s) failed; it stays stored and runs again at next start\n%s",
-                    job_id,
-                    job.kind,
-                    redacted_traceback(error),
-                )
-                # Give the claim back; if the database is down too, the lease simply ends.
-                with contextlib.suppress(Exception):
-                    async with self._db.transaction() as tx:
-                        await jobs_repo.unclaim(tx, job_id, self.owner)
-                return 0
-            async with self._db.transaction() as tx:
-                await jobs_repo.delete_if_unchanged(tx, job)
-            self.runs += 1
-            return 1
+            async with self._slots:
+                return 0 if self._stopping else await self._run(job_id)
         finally:
             self._running.discard(job_id)
+
+    async def _run(self, job_id: str) -> int:
+        async with self._db.read() as tx:
+            job = await jobs_repo.get(tx, job_id)
+        if job is None:
+            return 0  # cancelled, or already run
+        now = self._clock.now()
+        if job.run_at > now:
+            self._arm(job)  # woken early (another clock): wait for its time
+            return 0
+        handler = self._handlers.get(job.kind)
+        if handler is None:
+            log.error("No handler for job kind %s (job %s); leaving it stored", job.kind, job_id)
+            return 0
+        async with self._db.transaction() as tx:
+            claimed = await jobs_repo.claim(tx, job, self.owner, now, now + self._lease)
+        if claimed is None:
+            await self._after_lost_claim(job_id)
+            return 0
+        self._metrics.scheduler_lag.observe(
+            max((self._clock.now() - job.run_at).total_seconds(), 0.0)
+        )
+        try:
+            await handler(claimed)
+        except Exception as error:
+            self._metrics.error("job")
+            log.error(
+                "Job %s (%s) failed; it stays stored and runs again at next start\n%s",
+                job_id,
+                job.kind,
+                redacted_traceback(error),
+            )
+            # Give the claim back; if the database is down too, the lease simply ends.
+            with contextlib.suppress(Exception):
+                async with self._db.transaction() as tx:
+                    await jobs_repo.unclaim(tx, job_id, self.owner)
+            return 0
+        async with self._db.transaction() as tx:
+            await jobs_repo.delete_if_unchanged(tx, job)
+        self.runs += 1
+        return 1
 
     async def _after_lost_claim(self, job_id: str) -> None:
         """Another process holds this timer: look again when its lease ends (it is gone by
