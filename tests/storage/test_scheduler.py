@@ -158,3 +158,31 @@ async def test_a_storm_of_due_timers_runs_a_few_at_a_time_and_every_one_runs(
         await scheduler.shutdown()
     assert sorted(ran) == sorted(f"storm:{n}" for n in range(storm))
     assert most <= JOB_CONCURRENCY
+
+
+async def test_a_failing_handler_is_tried_again_without_a_restart(
+    database_target: str | Path,
+) -> None:
+    """A passing fault (the database busy, Discord away) must not leave a round unopened
+    until someone restarts the bot: the timer is tried again after a pause."""
+    clock = SystemClock()
+    calls: list[str] = []
+
+    async def flaky(job: StoredJob) -> None:
+        calls.append(job.job_id)
+        if len(calls) < 3:
+            raise RuntimeError("a passing fault")
+
+    async with await Database.open(database_target) as db:
+        await db.migrate()
+        scheduler = JobScheduler(db, clock, retry_after=timedelta(milliseconds=50))
+        scheduler.register("test", flaky)
+        await scheduler.start()
+        try:
+            await scheduler.schedule("flaky:1", "test", clock.now())
+            await _wait_for(lambda: scheduler.runs == 1)
+        finally:
+            await scheduler.shutdown()
+        assert calls == ["flaky:1"] * 3  # failed twice, then ran, and only then stopped
+        async with db.read() as tx:
+            assert await jobs_repo.get(tx, "flaky:1") is None
