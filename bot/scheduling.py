@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -48,6 +48,14 @@ JOB_LEASE = timedelta(minutes=2)
 # How often stored timers are re-read: picks up timers another process stored for our servers.
 RESCAN_SECONDS = 60.0
 _RESCAN_ID = "__rescan__"
+# Timers whose handlers run at once; the rest wait their turn in memory. Every circle's round
+# due at the same minute would otherwise start thousands of handlers together, and on
+# PostgreSQL those waiting past the pool's patience failed (to run again only at next start).
+JOB_CONCURRENCY = 8
+# A timer whose handler failed (a busy database, Discord away) is tried again after this,
+# doubling each time it fails again, up to RETRY_MAX; it stays stored throughout.
+RETRY_FIRST = timedelta(seconds=30)
+RETRY_MAX = timedelta(minutes=15)
 
 
 class JobScheduler:
@@ -59,6 +67,7 @@ class JobScheduler:
         ownership: Ownership | None = None,
         *,
         lease: timedelta = JOB_LEASE,
+        retry_after: timedelta = RETRY_FIRST,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -66,8 +75,12 @@ class JobScheduler:
         self.ownership = ownership or Ownership()
         self.owner = self.ownership.label  # stable across restarts of the same shard set
         self._lease = lease
+        self._retry_after = retry_after
+        self._failures: dict[str, int] = {}  # job id -> failures in a row, for the backoff
         self._handlers: dict[str, JobHandler] = {}
         self._running: set[str] = set()
+        self._slots = asyncio.Semaphore(JOB_CONCURRENCY)
+        self._stopping = False  # timers still waiting for a slot stay stored for next start
         self._scheduler = AsyncIOScheduler(
             timezone="UTC",
             job_defaults={
@@ -89,6 +102,7 @@ class JobScheduler:
 
     async def start(self) -> int:
         """Start APScheduler (needs the running loop) and rebuild every stored job."""
+        self._stopping = False
         self._scheduler.start()
         async with self._db.transaction() as tx:
             released = await jobs_repo.release_claims(tx, self.owner)
@@ -116,6 +130,7 @@ class JobScheduler:
         return len(stored)
 
     async def shutdown(self) -> None:
+        self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         while self._running:  # noqa: ASYNC110 (let a handler in flight finish its transaction)
@@ -182,49 +197,81 @@ class JobScheduler:
             return 0
         self._running.add(job_id)
         try:
-            async with self._db.read() as tx:
-                job = await jobs_repo.get(tx, job_id)
-            if job is None:
-                return 0  # cancelled, or already run
-            now = self._clock.now()
-            if job.run_at > now:
-                self._arm(job)  # woken early (another clock): wait for its time
-                return 0
-            handler = self._handlers.get(job.kind)
-            if handler is None:
-                log.error(
-                    "No handler for job kind %s (job %s); leaving it stored", job.kind, job_id
-                )
-                return 0
-            async with self._db.transaction() as tx:
-                claimed = await jobs_repo.claim(tx, job, self.owner, now, now + self._lease)
-            if claimed is None:
-                await self._after_lost_claim(job_id)
-                return 0
-            self._metrics.scheduler_lag.observe(
-                max((self._clock.now() - job.run_at).total_seconds(), 0.0)
+            async with self._slots:
+                return 0 if self._stopping else await self._run(job_id)
+        except Exception as error:  # the database was away before the handler ran
+            self._metrics.error("job")
+            delay = self._retry_later(job_id)
+            log.error(
+                "Job %s could not start; it stays stored and is tried again in %d s\n%s",
+                job_id,
+                delay.total_seconds(),
+                redacted_traceback(error),
             )
-            try:
-                await handler(claimed)
-            except Exception as error:
-                self._metrics.error("job")
-                log.error(
-                    "Job %s (%s) failed; it stays stored and runs again at next start\n%s",
-                    job_id,
-                    job.kind,
-                    redacted_traceback(error),
-                )
-                # Give the claim back; if the database is down too, the lease simply ends.
-                with contextlib.suppress(Exception):
-                    async with self._db.transaction() as tx:
-                        await jobs_repo.unclaim(tx, job_id, self.owner)
-                return 0
-            async with self._db.transaction() as tx:
-                await jobs_repo.delete_if_unchanged(tx, job)
-            self.runs += 1
-            return 1
+            return 0
         finally:
             self._running.discard(job_id)
+
+    def _retry_later(self, job_id: str) -> timedelta:
+        """Wake for a failed timer again after a growing pause (30 s, 1 min, ... 15 min),
+        so a passing fault (a busy database, Discord away) costs minutes, not a restart."""
+        failures = self._failures.get(job_id, 0)
+        self._failures[job_id] = failures + 1
+        delay = min(self._retry_after * 2**failures, RETRY_MAX)
+        if self._scheduler.running and not self._stopping:
+            self._scheduler.add_job(
+                self._fire,
+                DateTrigger(run_date=datetime.now(UTC) + delay),  # APScheduler's own clock
+                id=job_id,
+                args=(job_id,),
+                replace_existing=True,
+            )
+        return delay
+
+    async def _run(self, job_id: str) -> int:
+        async with self._db.read() as tx:
+            job = await jobs_repo.get(tx, job_id)
+        if job is None:
+            return 0  # cancelled, or already run
+        now = self._clock.now()
+        if job.run_at > now:
+            self._arm(job)  # woken early (another clock): wait for its time
+            return 0
+        handler = self._handlers.get(job.kind)
+        if handler is None:
+            log.error("No handler for job kind %s (job %s); leaving it stored", job.kind, job_id)
+            return 0
+        async with self._db.transaction() as tx:
+            claimed = await jobs_repo.claim(tx, job, self.owner, now, now + self._lease)
+        if claimed is None:
+            await self._after_lost_claim(job_id)
+            return 0
+        self._metrics.scheduler_lag.observe(
+            max((self._clock.now() - job.run_at).total_seconds(), 0.0)
+        )
+        try:
+            await handler(claimed)
+        except Exception as error:
+            self._metrics.error("job")
+            # Give the claim back; if the database is down too, the lease simply ends
+            # (the retry then finds the lease and waits for its end).
+            with contextlib.suppress(Exception):
+                async with self._db.transaction() as tx:
+                    await jobs_repo.unclaim(tx, job_id, self.owner)
+            delay = self._retry_later(job_id)
+            log.error(
+                "Job %s (%s) failed; it stays stored and is tried again in %d s\n%s",
+                job_id,
+                job.kind,
+                delay.total_seconds(),
+                redacted_traceback(error),
+            )
+            return 0
+        async with self._db.transaction() as tx:
+            await jobs_repo.delete_if_unchanged(tx, job)
+        self._failures.pop(job_id, None)
+        self.runs += 1
+        return 1
 
     async def _after_lost_claim(self, job_id: str) -> None:
         """Another process holds this timer: look again when its lease ends (it is gone by

@@ -15,6 +15,7 @@ from bot.app import CircleBot, ShardedCircleBot
 from bot.clock import Clock, SystemClock
 from bot.endpoints import apply_endpoints
 from bot.metrics import Metrics
+from bot.pacing import GlobalPacer
 from bot.resources import Resources, Services
 from bot.scheduling import JobScheduler
 from bot.services.buddies import BuddyService, BuddySnooze
@@ -101,8 +102,9 @@ async def open_resources(
 def create_bot(resources: Resources, **options: Any) -> CircleBot:
     """The bot; with shards set, discord.py's sharded client running exactly those shards."""
     apply_endpoints(resources.settings.api_base, resources.settings.gateway_url)
-    options.setdefault("http_trace", resources.metrics.trace_config())  # 429s, answer latency
     ownership = resources.settings.ownership
+    trace = resources.metrics.trace_config()  # 429s, answer latency
+    options.setdefault("http_trace", GlobalPacer.for_share(ownership).attach(trace))
     if ownership.shard_ids is not None:
         return ShardedCircleBot(
             resources,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.checkins import CheckIn
 from bot.domain.circles import Circle, Round
+from bot.domain.schedule import RoundSchedule
 from bot.localdiscord import Channel, Member
 from bot.localdiscord.state import Message
+from bot.storage.database import Tx
 from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
+from bot.storage.repositories import jobs as jobs_repo
+from bot.storage.repositories.jobs import StoredJob
 
 if TYPE_CHECKING:
     from bot.app import CircleBot
@@ -21,6 +26,24 @@ async def circle_named(bot: CircleBot, guild_id: int, name: str) -> Circle:
         circle = await circles_repo.by_name(tx, guild_id, name)
     assert circle is not None, f"no circle {name!r} stored"
     return circle
+
+
+async def scheduled_circle(
+    tx: Tx, guild_id: int, name: str, channel_id: int, schedule: RoundSchedule, due: datetime
+) -> Circle:
+    """A circle with a schedule whose opening timer is stored for `due` (seeded directly)."""
+    circle = await circles_repo.create(tx, guild_id, name, channel_id, "UTC", datetime.now(UTC))
+    await schedule_opening(tx, circle, schedule, due)
+    return circle
+
+
+async def schedule_opening(tx: Tx, circle: Circle, schedule: RoundSchedule, due: datetime) -> None:
+    """Set the circle's schedule and store its opening timer for `due` (seeded directly)."""
+    await circles_repo.set_schedule(tx, circle.id, schedule)
+    job = StoredJob(
+        f"checkin-open:{circle.id}", "checkin-open", due, {"circle_id": circle.id}, circle.guild_id
+    )
+    await jobs_repo.upsert(tx, job)
 
 
 async def member_ids(bot: CircleBot, circle: Circle) -> list[int]:

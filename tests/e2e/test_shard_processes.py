@@ -29,10 +29,8 @@ from bot.localdiscord import Guild
 from bot.localdiscord.driver import Channel
 from bot.sharding import shard_of
 from bot.storage.database import Database
-from bot.storage.repositories import circles as circles_repo
-from bot.storage.repositories import jobs as jobs_repo
-from bot.storage.repositories.jobs import StoredJob
 from tests.e2e.botprocess import BotProcess
+from tests.e2e.checkin_helpers import scheduled_circle
 from tests.e2e.strict import assert_spec_clean, strict_server
 from tests.postgres_server import PostgresServer
 
@@ -68,17 +66,9 @@ async def _seed(url: str, guilds: list[Guild], channels: list[Channel]) -> list[
         await db.migrate()
         async with db.transaction() as tx:
             for guild, channel in zip(guilds, channels, strict=True):
-                circle = await circles_repo.create(tx, guild.id, "Storm", channel.id, "UTC", now)
-                await circles_repo.set_schedule(tx, circle.id, schedule)
-                job = StoredJob(
-                    f"checkin-open:{circle.id}",
-                    "checkin-open",
-                    now,
-                    {"circle_id": circle.id},
-                    guild.id,
+                circles.append(
+                    await scheduled_circle(tx, guild.id, "Storm", channel.id, schedule, now)
                 )
-                await jobs_repo.upsert(tx, job)
-                circles.append(circle)
     return circles
 
 

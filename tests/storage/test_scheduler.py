@@ -3,7 +3,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.clock import SystemClock
-from bot.scheduling import JobScheduler
+from bot.scheduling import JOB_CONCURRENCY, JobScheduler
 from bot.storage.database import Database
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories.jobs import StoredJob
@@ -127,3 +127,62 @@ async def test_a_job_fired_and_run_due_at_once_runs_its_handler_once(tmp_path: P
         assert await scheduler.run_due() == 0  # and it is gone from the database
         assert seen == ["due:1"]
         await scheduler.shutdown()
+
+
+async def test_a_storm_of_due_timers_runs_a_few_at_a_time_and_every_one_runs(
+    database_target: str | Path,
+) -> None:
+    """Every circle's round due at once: handlers wait for a slot in memory instead of all
+    queueing for the database (on PostgreSQL, those that waited too long failed)."""
+    clock = SystemClock()
+    running, most, ran = 0, 0, []
+
+    async def handler(job: StoredJob) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        ran.append(job.job_id)
+
+    storm = 3 * JOB_CONCURRENCY
+    async with await Database.open(database_target) as db:
+        await db.migrate()
+        async with db.transaction() as tx:
+            for n in range(storm):
+                await jobs_repo.upsert(tx, StoredJob(f"storm:{n}", "test", clock.now()))
+        scheduler = JobScheduler(db, clock)
+        scheduler.register("test", handler)
+        await scheduler.start()
+        await _wait_for(lambda: scheduler.runs == storm)
+        await scheduler.shutdown()
+    assert sorted(ran) == sorted(f"storm:{n}" for n in range(storm))
+    assert most <= JOB_CONCURRENCY
+
+
+async def test_a_failing_handler_is_tried_again_without_a_restart(
+    database_target: str | Path,
+) -> None:
+    """A passing fault (the database busy, Discord away) must not leave a round unopened
+    until someone restarts the bot: the timer is tried again after a pause."""
+    clock = SystemClock()
+    calls: list[str] = []
+
+    async def flaky(job: StoredJob) -> None:
+        calls.append(job.job_id)
+        if len(calls) < 3:
+            raise RuntimeError("a passing fault")
+
+    async with await Database.open(database_target) as db:
+        await db.migrate()
+        scheduler = JobScheduler(db, clock, retry_after=timedelta(milliseconds=50))
+        scheduler.register("test", flaky)
+        await scheduler.start()
+        try:
+            await scheduler.schedule("flaky:1", "test", clock.now())
+            await _wait_for(lambda: scheduler.runs == 1)
+        finally:
+            await scheduler.shutdown()
+        assert calls == ["flaky:1"] * 3  # failed twice, then ran, and only then stopped
+        async with db.read() as tx:
+            assert await jobs_repo.get(tx, "flaky:1") is None
