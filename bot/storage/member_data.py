@@ -26,6 +26,9 @@ class MemberTable:
     purpose: str
     encrypted_columns: tuple[str, ...] = ()
     key_columns: tuple[str, ...] = ()  # the primary key; needed to rewrite encrypted columns
+    # Run by an erase instead of deleting, when the bot still owes the member something (one
+    # `?` per member column); the purpose text says what is kept and until when.
+    erase_keeps: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,11 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
     MemberTable(
         "talk_mutes",
         ("user_id",),
-        "that the bot server-muted you in voice for a talking-piece round, so it unmutes you",
+        "that the bot server-muted you in voice for a talking-piece round, so it unmutes you. "
+        "If you erase your data while such a mute is still on, only the server, your id and "
+        "when you were muted are kept (not the gathering), until the bot lifts the mute when "
+        "you are next in voice there; then that too is deleted",
+        erase_keeps="UPDATE talk_mutes SET gathering_id = 0 WHERE user_id = ?",
     ),
 )
 
@@ -150,9 +157,15 @@ def export_json(user_id: int, export: dict[str, list[dict[str, Any]]], generated
 
 
 async def delete_member(tx: Tx, user_id: int) -> int:
-    """Erase every row about one member; the caller's transaction makes it all-or-nothing."""
+    """Erase every row about one member; the caller's transaction makes it all-or-nothing.
+
+    Rows a table keeps on erase (`erase_keeps`: an unmute still owed) are stripped to what
+    that needs and not counted as erased."""
     deleted = 0
     for entry in MEMBER_TABLES:
+        if entry.erase_keeps:
+            await tx.execute(entry.erase_keeps, [user_id] * len(entry.member_columns))
+            continue
         deleted += await tx.execute(
             f"DELETE FROM {entry.table} WHERE {_where(entry.member_columns)}",
             [user_id] * len(entry.member_columns),

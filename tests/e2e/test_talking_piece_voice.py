@@ -65,6 +65,9 @@ async def test_muting_follows_the_piece_and_the_bot_lifts_only_its_own(world: Wo
             break
         await asyncio.sleep(0.02)
     assert await talk.muted_by_bot(world.guild.id) == set()
+    # the bot never asked Discord to unmute Noor while she was out of voice (a 400 that Discord
+    # counts against the bot's invalid requests)
+    assert [r for r in world.server.refused if r[1:] == (400, 40032)] == []
 
 
 async def test_without_mute_members_the_round_runs_unmuted(world: World) -> None:
