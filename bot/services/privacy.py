@@ -66,6 +66,11 @@ class PrivacyService:
         log.info("Erased %d row(s) for a member on request", deleted)
         return deleted
 
+    async def kept(self, user_id: int) -> list[str]:
+        """What an erase kept because the bot still owes it to the member (say so, honestly)."""
+        async with self._db.read() as tx:
+            return await member_data.kept_after_erase(tx, user_id)
+
     async def guild_left(self, guild_id: int) -> None:
         """The bot was removed from a server: erase its data after the grace period."""
         now = self._clock.now()

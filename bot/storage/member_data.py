@@ -27,8 +27,10 @@ class MemberTable:
     encrypted_columns: tuple[str, ...] = ()
     key_columns: tuple[str, ...] = ()  # the primary key; needed to rewrite encrypted columns
     # Run by an erase instead of deleting, when the bot still owes the member something (one
-    # `?` per member column); the purpose text says what is kept and until when.
+    # `?` per member column); the purpose text says what is kept and until when, and
+    # `kept_note` tells the member who just erased (it reads after "Kept until it is done: ").
     erase_keeps: str = ""
+    kept_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
         "when you were muted are kept (not the gathering), until the bot lifts the mute when "
         "you are next in voice there; then that too is deleted",
         erase_keeps="UPDATE talk_mutes SET gathering_id = 0 WHERE user_id = ?",
+        kept_note="an unmute the bot owes you in voice (the server and your id only); it is "
+        "lifted, and this deleted, when you are next in a voice channel of that server",
     ),
 )
 
@@ -171,6 +175,18 @@ async def delete_member(tx: Tx, user_id: int) -> int:
             [user_id] * len(entry.member_columns),
         )
     return deleted
+
+
+async def kept_after_erase(tx: Tx, user_id: int) -> list[str]:
+    """The notes of the tables that still hold rows about a member after an erase."""
+    kept = []
+    for entry in MEMBER_TABLES:
+        if entry.erase_keeps and await tx.fetchone(
+            f"SELECT 1 FROM {entry.table} WHERE {_where(entry.member_columns)}",
+            [user_id] * len(entry.member_columns),
+        ):
+            kept.append(entry.kept_note)
+    return kept
 
 
 async def purge_guild(tx: Tx, guild_id: int) -> int:
