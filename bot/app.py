@@ -28,6 +28,11 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.circles",
     "cogs.checkins",
     "cogs.talking_piece",
+    "cogs.crisisplan",  # circle care (issue 13)
+    "cogs.roles",
+    "cogs.resources",
+    "cogs.help_requests",
+    "cogs.buddies",
 )
 
 

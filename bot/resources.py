@@ -7,11 +7,16 @@ from dataclasses import dataclass, field
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.scheduling import JobScheduler
+from bot.services.buddies import BuddyService
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
+from bot.services.crisisplan import CrisisPlanService
+from bot.services.help_requests import HelpService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
+from bot.services.resources import ResourcesService
+from bot.services.roles import RolesService
 from bot.services.safety import SafetyNet
 from bot.services.talking_piece import TalkService
 from bot.settings import Settings
@@ -29,6 +34,12 @@ class Services:
     circles: CircleService
     checkins: CheckinService
     talk: TalkService
+    # circle care (issue 13)
+    crisisplan: CrisisPlanService
+    roles: RolesService
+    resources: ResourcesService
+    help: HelpService
+    buddies: BuddyService
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,16 @@ from bot.endpoints import apply_endpoints
 from bot.metrics import Metrics
 from bot.resources import Resources, Services
 from bot.scheduling import JobScheduler
+from bot.services.buddies import BuddyService, BuddySnooze
 from bot.services.checkins import CheckinService
 from bot.services.circles import CircleService
 from bot.services.crisis import CrisisService
+from bot.services.crisisplan import CrisisPlanService
+from bot.services.help_requests import HelpResting, HelpService
 from bot.services.outbox import Outbox
 from bot.services.privacy import PrivacyService
+from bot.services.resources import ResourcesService
+from bot.services.roles import RolesService
 from bot.services.safety import SafetyNet
 from bot.services.talking_piece import TalkService
 from bot.settings import Settings
@@ -56,6 +61,10 @@ def build_services(
 ) -> Services:
     safety = SafetyNet(db, static.screener)
     outbox = Outbox(db, clock, metrics, jobs.ownership)  # the same servers as the timers
+    # Who can't be given a rotating role: paused from check-ins (built in), snoozed from
+    # buddy pairing, or resting by /capacity.
+    roles = RolesService(db, cipher, clock, jobs, outbox, static.screener, static.prompts)
+    roles.unavailability += [BuddySnooze(db), HelpResting(db)]
     return Services(
         outbox=outbox,
         privacy=PrivacyService(db, cipher, clock, jobs),
@@ -64,6 +73,12 @@ def build_services(
         circles=CircleService(db, clock),
         checkins=CheckinService(db, cipher, clock, jobs, outbox, safety, static.prompts),
         talk=TalkService(db, clock, jobs, outbox),
+        # circle care (issue 13)
+        crisisplan=CrisisPlanService(db, cipher, clock, outbox),
+        roles=roles,
+        resources=ResourcesService(db, cipher, clock, static.crisis, static.resources_starter),
+        help=HelpService(db, cipher, clock, jobs, outbox, safety),
+        buddies=BuddyService(db, clock, jobs, outbox),
     )
 
 

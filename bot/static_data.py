@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.domain.crisis import CrisisDirectory, parse_directory
 from bot.domain.prompts import parse_prompt_bank
+from bot.domain.resources import Resource, parse_starter
 from bot.domain.screening import Screener
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -20,6 +21,8 @@ class StaticData:
     crisis: CrisisDirectory
     screener: Screener
     prompts: tuple[str, ...]
+    # circle care (issue 13): the starter set /resources shows with a server's own entries
+    resources_starter: tuple[Resource, ...] = ()
 
 
 def load_static_data(data_dir: Path = DATA_DIR) -> StaticData:
@@ -30,4 +33,5 @@ def load_static_data(data_dir: Path = DATA_DIR) -> StaticData:
         crisis=parse_directory(read("crisis_resources.toml")),
         screener=Screener.from_text(read("screening_phrases.txt")),
         prompts=parse_prompt_bank(read("prompts.txt")),
+        resources_starter=parse_starter(read("resources_starter.toml")),
     )

@@ -15,6 +15,7 @@ from bot.replies import reply_ephemeral, within_deadline
 from bot.services.crisis import CrisisCard, CrisisService
 from bot.ui.crisis import local_list_embed
 from bot.ui.crisis_card import card_message
+from bot.ui.crisisplan import my_plan_view
 from cogs.facilitate import FacilitatorGroup
 
 log = logging.getLogger(__name__)
@@ -55,15 +56,21 @@ class Crisis(commands.Cog):
     ) -> None:
         card: CrisisCard | None = None
         try:
-            card = await self.service.card(interaction.guild_id, region)
+            card = await self.service.card(interaction.guild_id, region, str(interaction.locale))
         except Exception as error:  # never: the card must go out whatever happened
             log.error("Crisis lookup failed (%s); sending the fallback", type(error).__name__)
         message = card_message(card)
+        # A member with a crisis plan gets a button to it, on their private card only (a
+        # shared card must not tell others they have one). Unsure: no button, never a delay.
+        plan = not share and await self.bot.resources.services.crisisplan.has_plan_quickly(
+            interaction.user.id
+        )
         await interaction.response.send_message(
             message.content,
             embeds=message.embeds,
             ephemeral=not share,
             allowed_mentions=discord.AllowedMentions.none(),
+            view=my_plan_view() if plan else discord.utils.MISSING,
         )
 
     crisis.autocomplete("region")(region_autocomplete)

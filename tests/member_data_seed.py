@@ -17,15 +17,23 @@ from bot.domain import talking_piece
 from bot.domain.checkins import Visibility
 from bot.domain.circles import Circle, Round
 from bot.domain.crisis import LocalResource
+from bot.domain.crisisplan import encode_part
+from bot.domain.help_requests import Ask, AskText, Capacity, CapacityState, Kind
+from bot.domain.resources import Draft
 from bot.storage import member_data
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Database, Tx
+from bot.storage.repositories import buddies as buddies_repo
 from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
+from bot.storage.repositories import crisisplan as crisisplan_repo
 from bot.storage.repositories import dm_status, local_resources
 from bot.storage.repositories import guilds as guilds_repo
+from bot.storage.repositories import help_requests as help_repo
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories import outbox as outbox_repo
+from bot.storage.repositories import resources as resources_repo
+from bot.storage.repositories import roles as roles_repo
 from bot.storage.repositories import talking_piece as talk_repo
 
 SEEDED_AT = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
@@ -82,6 +90,26 @@ async def _talk_airtime(tx: Tx, seed: GuildSeed, user_id: int) -> None:
     )
 
 
+async def _role_holder(tx: Tx, _cipher: TextCipher, seed: GuildSeed, user_id: int) -> None:
+    cycle = await roles_repo.start_cycle(tx, seed.circle, f"seeded:{user_id}", SEEDED_AT)
+    assert cycle is not None
+    await roles_repo.set_holder(tx, cycle, "keeper", user_id, None, None)
+
+
+async def _role_pass(tx: Tx, _cipher: TextCipher, seed: GuildSeed, user_id: int) -> None:
+    cycle = await roles_repo.start_cycle(tx, seed.circle, f"passed:{user_id}", SEEDED_AT)
+    assert cycle is not None
+    await roles_repo.add_pass(tx, cycle, "keeper", user_id, "skip", SEEDED_AT)
+
+
+async def _next_prompt(tx: Tx, cipher: TextCipher, seed: GuildSeed, user_id: int) -> None:
+    # One question per circle: each member's goes to a circle of its own.
+    circle = await circles_repo.create(
+        tx, seed.guild_id, f"Prompted {user_id}", seed.circle.channel_id, "UTC", SEEDED_AT
+    )
+    await roles_repo.set_next_prompt(tx, cipher, circle, "How was your week?", user_id, SEEDED_AT)
+
+
 MEMBER_RECIPES: dict[str, MemberRecipe] = {
     "reminders_sent": lambda tx, _c, seed, user: checkins_repo.claim_reminder(
         tx, seed.round.id, user
@@ -108,7 +136,112 @@ MEMBER_RECIPES: dict[str, MemberRecipe] = {
     "talk_mutes": lambda tx, _c, seed, user: talk_repo.note_muted(
         tx, seed.guild_id, user, 0, SEEDED_AT
     ),
+    # circle care (issue 13)
+    "crisis_plans": lambda tx, cipher, _seed, user: crisisplan_repo.save_part(
+        tx, cipher, user, 1, encode_part({"warning_signs": f"seeded plan of {user}"}), SEEDED_AT
+    ),
+    "circle_role_holders": _role_holder,
+    "circle_role_passes": _role_pass,
+    "circle_role_volunteers": lambda tx, _c, seed, user: roles_repo.add_volunteer(
+        tx, seed.circle, "keeper", user, SEEDED_AT
+    ),
+    "circle_next_prompts": _next_prompt,
+    "shared_resources": lambda tx, cipher, seed, user: resources_repo.add(
+        tx,
+        cipher,
+        seed.guild_id,
+        Draft("peer-group", f"Group of {user}", "Meets on Mondays", None, "ANY", None),
+        user,
+        False,
+        True,
+        SEEDED_AT,
+    ),
+    # Help requests: the member's own ask first; the other rows hang off it.
+    "help_asks": lambda tx, cipher, seed, user: help_repo.create_ask(
+        tx,
+        cipher,
+        help_repo.NewAsk(
+            seed.circle.id,
+            seed.guild_id,
+            user,
+            Kind.PRACTICAL,
+            True,
+            AskText(note_of(user, seed.guild_id), "Tuesday 2pm", None),
+            False,
+            seed.circle.channel_id,
+            SEEDED_AT,
+        ),
+    ),
+    "help_additions": lambda tx, cipher, seed, user: _with_own_ask(
+        tx,
+        cipher,
+        seed,
+        user,
+        lambda ask: help_repo.add_addition(tx, cipher, ask, "more", SEEDED_AT),
+    ),
+    "help_offers": lambda tx, cipher, seed, user: _with_own_ask(
+        tx, cipher, seed, user, lambda ask: help_repo.add_offer(tx, ask, user, SEEDED_AT)
+    ),
+    "help_routes": lambda tx, cipher, seed, user: _with_own_ask(
+        tx, cipher, seed, user, lambda ask: help_repo.record_routes(tx, ask, [user], SEEDED_AT)
+    ),
+    "help_ledger": lambda tx, cipher, seed, user: _with_own_ask(
+        tx,
+        cipher,
+        seed,
+        user,
+        lambda ask: help_repo.confirm_time(tx, ask, user, by_asker=False, minutes=30),
+    ),
+    "help_reveals": lambda tx, cipher, seed, user: _with_own_ask(
+        tx,
+        cipher,
+        seed,
+        user,
+        lambda ask: help_repo.add_reveal(tx, cipher, ask, user, "seeded reason", SEEDED_AT),
+    ),
+    "help_thanks": lambda tx, cipher, seed, user: help_repo.add_thanks(
+        tx, cipher, seed.guild_id, seed.circle.id, user, user, "thank you", False, SEEDED_AT
+    ),
+    "help_capacity": lambda tx, _c, seed, user: help_repo.set_capacity(
+        tx, seed.guild_id, Capacity(user, CapacityState.AVAILABLE), SEEDED_AT
+    ),
+    "buddy_optins": lambda tx, _c, seed, user: buddies_repo.join(
+        tx, seed.circle.id, seed.guild_id, user, SEEDED_AT
+    ),
+    "buddy_avoid": lambda tx, _c, seed, user: buddies_repo.add_avoid(
+        tx, seed.guild_id, user, AVOIDED_NON_MEMBER, SEEDED_AT
+    ),
+    "buddy_members": lambda tx, _c, seed, user: _buddy_member(tx, seed, user),
 }
+AVOIDED_NON_MEMBER = 4242  # not a seeded member: deleting one member leaves others' rows
+
+
+async def _buddy_member(tx: Tx, seed: GuildSeed, user_id: int) -> None:
+    cycle = await buddies_repo.running_cycle(tx, seed.circle.id)
+    assert cycle is not None
+    await buddies_repo.add_members(tx, cycle, [[user_id]], [])
+
+
+async def _seeded_cycle(tx: Tx, guild_id: int) -> None:
+    circle = await circles_repo.by_name(tx, guild_id, f"Seeded {guild_id}")
+    assert circle is not None
+    await roles_repo.start_cycle(tx, circle, "seeded", SEEDED_AT)
+
+
+async def _with_own_ask(
+    tx: Tx,
+    cipher: TextCipher,
+    seed: GuildSeed,
+    user_id: int,
+    write: Callable[[Ask], Awaitable[object]],
+) -> None:
+    """Run `write` with this member's seeded ask in this guild (written by "help_asks")."""
+    asks = [
+        a for a in await help_repo.open_asks_of(tx, cipher, user_id) if a.guild_id == seed.guild_id
+    ]
+    assert asks, "the help_asks recipe runs first (parents before children)"
+    await write(asks[0])
+
 
 # Tables of a guild with no member column. Circles and rounds are written first by
 # `seed_guild` itself (every member recipe needs them).
@@ -119,6 +252,8 @@ GUILD_RECIPES: dict[str, GuildRecipe] = {
     "local_resources": lambda tx, guild: local_resources.add(
         tx, guild, LocalResource(f"Warmline {guild}", "call 555-0100")
     ),
+    "circle_role_cycles": lambda tx, guild: _seeded_cycle(tx, guild),
+    "resource_settings": lambda tx, guild: resources_repo.set_approval_required(tx, guild, True),
     "scheduled_jobs": lambda tx, guild: jobs_repo.upsert(
         tx,
         jobs_repo.StoredJob(
@@ -126,7 +261,33 @@ GUILD_RECIPES: dict[str, GuildRecipe] = {
         ),
     ),
     "talk_gatherings": lambda tx, guild: _talk_gathering(tx, guild),
+    "help_circle_settings": lambda tx, guild: _help_settings(tx, guild),
+    "buddy_schedules": lambda tx, guild: _buddy_schedule(tx, guild),
+    "buddy_cycles": lambda tx, guild: _buddy_schedule(tx, guild, cycle=True),
 }
+
+
+async def _help_settings(tx: Tx, guild_id: int) -> None:
+    circle = await circles_repo.by_name(tx, guild_id, f"Seeded {guild_id}")
+    assert circle is not None
+    await help_repo.set_setting(tx, circle.id, guild_id, "idle_days", 5)
+
+
+async def _buddy_schedule(tx: Tx, guild_id: int, *, cycle: bool = False) -> None:
+    circle_id = int(  # the circle seed_guild made (the server may have others)
+        await tx.scalar(
+            "SELECT id FROM circles WHERE guild_id = ? AND name = ?",
+            (guild_id, f"Seeded {guild_id}"),
+        )
+    )
+    if cycle:
+        await buddies_repo.start_cycle(
+            tx, circle_id, guild_id, "seeded", SEEDED_AT, SEEDED_AT + timedelta(days=7), 1
+        )
+    else:
+        await buddies_repo.set_schedule(tx, circle_id, guild_id, 1, 0, SEEDED_AT.time())
+
+
 PARENTS = ("circles", "rounds")
 
 

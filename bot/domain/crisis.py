@@ -183,6 +183,9 @@ class CrisisDirectory:
         aliases starting with what was typed, then names/aliases containing it."""
         limit = max(0, min(limit, 25))
         typed = normalise_region_key(current)
+        if not typed:  # nothing typed: International first, then the file's order (most asked)
+            first = [self.fallback, *(r for r in self.regions if r is not self.fallback)]
+            return [(f"{r.name} ({r.code})", r.code) for r in first][:limit]
         ranked: list[tuple[int, str, Region]] = []
         for region in self.regions:
             rank = _autocomplete_rank(region, typed)
@@ -207,6 +210,35 @@ def _autocomplete_rank(region: Region, typed: str) -> int | None:
     if len(typed) >= 3 and any(typed in label for label in (*names, *aliases)):
         return 4
     return None
+
+
+# --- a member's Discord locale as a hint ----------------------------------------------
+
+# Discord's client languages that point to one country with its own lines. English and
+# Latin-American Spanish are spoken in too many places to guess (en-US is many people's
+# default whatever their country), so they give no hint and the international card shows.
+LOCALE_REGIONS: Mapping[str, str] = {
+    "pt-BR": "BR",
+    "es-ES": "ES",
+    "ja": "JP",
+    "ko": "KR",
+    "pl": "PL",
+    "nl": "NL",
+    "sv-SE": "SE",
+    "no": "NO",
+    "fi": "FI",
+    "it": "IT",
+    "de": "DE",
+    "fr": "FR",
+    "hi": "IN",
+}
+
+
+def region_for_locale(locale: str | None) -> str | None:
+    """The region code a Discord locale hints at ("pt-BR" -> "BR"), or None."""
+    if not locale:
+        return None
+    return LOCALE_REGIONS.get(locale.strip())
 
 
 # --- parsing -------------------------------------------------------------------------
@@ -360,6 +392,9 @@ def _is_web_url(value: str, *, schemes: tuple[str, ...]) -> bool:
         and bool(host)
         and not any(ch.isspace() or ch in "<>\"'`" for ch in value)
     )
+
+
+is_web_url = _is_web_url  # also used for the links members add to /resources
 
 
 def _require_str(raw: Mapping[str, Any], key: str, where: str) -> str:

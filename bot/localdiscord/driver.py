@@ -436,6 +436,7 @@ class Member:
     def __init__(self, server: LocalDiscord, guild: Guild, record: MemberRecord) -> None:
         self.server, self.guild, self.record = server, guild, record
         self.default_channel: Channel | None = None
+        self.locale = "en-US"  # the Discord client's language, sent with every interaction
 
     @property
     def user(self) -> User:
@@ -545,7 +546,7 @@ class Member:
             "attachment_size_limit": 10 * 1024 * 1024,
             "channel": channel.payload(bot_id),
             "channel_id": str(channel.id),
-            "locale": "en-US",
+            "locale": self.locale,
             "entitlements": [],
             "data": data,
         }

@@ -700,6 +700,9 @@ async def create_thread(request: web.Request) -> web.Response:
         CREATE_PRIVATE_THREADS if ttype == PRIVATE_THREAD else CREATE_PUBLIC_THREADS,
         state.bot.id,
     )
+    active = sum(1 for c in guild.channels.values() if c.is_thread and not c.archived)
+    if active >= server.max_active_threads:
+        raise ApiError(400, 160006, "Maximum number of active threads reached")
     thread = Channel(
         source.id if source else state.ids.next(),
         ttype,

@@ -48,6 +48,9 @@ class Application:
     user: User
 
 
+MAX_ACTIVE_THREADS = 1000  # a guild's active (unarchived) threads, Discord's reported cap
+
+
 class LocalDiscord:
     """A Discord-compatible server for one bot application, on 127.0.0.1."""
 
@@ -72,6 +75,7 @@ class LocalDiscord:
         max_concurrency: int = 1,
         max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD,
         privileged_intents: int = PRIVILEGED_INTENTS,
+        max_active_threads: int = MAX_ACTIVE_THREADS,
     ) -> None:
         """`openapi_spec`: a copy of discord/discord-api-spec's openapi.json; when given,
         every request body is validated against it (400, 50035 and a recorded
@@ -79,7 +83,9 @@ class LocalDiscord:
         bot's managed role grants in every guild created (an invite link's integer).
         Sharding: `shards` and `max_concurrency` are what GET /gateway/bot recommends; a
         session holding more than `max_guilds_per_shard` guilds is closed with 4011;
-        IDENTIFY asking for a privileged intent not in `privileged_intents` gets 4014."""
+        IDENTIFY asking for a privileged intent not in `privileged_intents` gets 4014.
+        Threads: a guild holds at most `max_active_threads` unarchived threads; creating
+        one more is refused with 400, code 160006, as Discord does."""
         from bot.localdiscord.state import Snowflakes
 
         ids = Snowflakes()
@@ -106,6 +112,7 @@ class LocalDiscord:
         )
         self.faults = Faults()
         self.nonce_window = nonce_window
+        self.max_active_threads = max_active_threads
         self.shards, self.max_concurrency = shards, max_concurrency
         self.gateway = Gateway(
             self.state,

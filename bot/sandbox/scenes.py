@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bot.localdiscord import Channel, Guild, LocalDiscord, Member, Reply, together
@@ -339,6 +340,201 @@ async def talking_piece_scene(stage: Stage) -> None:
     )
 
 
+# -- circle care (issue 13): a crisis plan, rotating roles, shared knowledge ---------------
+async def care_scene(stage: Stage) -> None:
+    ada, sam, kai, noor = (stage.member(n) for n in ("Ada", "Sam", "Kai", "Noor"))
+    form = await sam.run("/crisisplan edit", channel=stage.channel)
+    expect(form.modal is not None, "/crisisplan edit opened no form")
+    saved = await sam.submit(
+        form,
+        {
+            "Warning signs": "I stop answering messages",
+            "Things I can do on my own": "a walk round the block",
+            "People I can ask for help": "my sister",
+        },
+    )
+    expect_private(saved, "part 1 of the crisis plan")
+    stage.say("Sam saves part 1, then presses Continue for part 2 (its lines are prefilled):")
+    second = await sam.click("Continue with part 2", message=saved)
+    expect(second.modal is not None, "Continue with part 2 opened no form")
+    done = await sam.submit(second, {"My reasons to keep going": "my cat Miso"})
+    expect_private(done, "part 2 of the crisis plan")
+    view = await sam.run("/crisisplan view", channel=stage.channel)
+    expect_private(view, "/crisisplan view")
+    expect("my cat Miso" in view.text, "the plan's view lacks what Sam wrote")
+    stage.say("The /crisis card now offers Sam's plan, to Sam only:")
+    card = await sam.run("/crisis", channel=stage.channel)
+    expect("My plan" in card.buttons, "the /crisis card has no My plan button")
+    shown = await sam.click("My plan", message=card)
+    expect_private(shown, "My plan")
+
+    stage.say("Sam and Kai volunteer as keeper, Noor to pick prompts; Ada turns the rotation on.")
+    for member, role in ((sam, "keeper"), (kai, "keeper"), (noor, "prompt")):
+        reply = await member.run(
+            "/circle volunteer", role=role, circle=CIRCLE, channel=stage.channel
+        )
+        expect_private(reply, f"/circle volunteer role:{role}")
+    reply = await ada.run(
+        "/facilitate circle roles", circle=CIRCLE, rotation=True, channel=stage.channel
+    )
+    expect_private(reply, "/facilitate circle roles")
+    # An earlier scene may have moved the sandbox's clock ahead of the wall clock, which
+    # APScheduler's wake-ups follow: run the cycle that is due by the sandbox's own time.
+    advance = stage.notes.get("advance")
+    if advance is not None:
+        await advance(timedelta())
+    await stage.server.wait_for(
+        lambda: any("This cycle's roles" in m.text for m in stage.channel.messages),
+        message="for this cycle's roles",
+    )
+    post = next(m for m in reversed(stage.channel.messages) if "This cycle's roles" in m.text)
+    stage.say("Sam can't keep this week, and presses Swap keeper: the next in line takes it.")
+    swapped = await sam.click("Swap keeper", message=post)
+    expect_private(swapped, "Swap keeper")
+    expect(kai.mention in swapped.text, "the swap did not hand keeper to Kai")
+
+    stage.say("Noor adds a sliding-scale clinic; Kai finds it with /resources search.")
+    form = await noor.run("/resources add", kind="sliding-scale", channel=stage.channel)
+    expect(form.modal is not None, "/resources add opened no form")
+    added = await noor.submit(
+        form,
+        {
+            "Name": "Riverside Community Clinic",
+            "What it offers": "Counselling from $20 a session",
+            "Link": "https://riverside.example.org",
+        },
+    )
+    expect_private(added, "/resources add")
+    found = await kai.run("/resources search", words="sliding clinic", channel=stage.channel)
+    expect_private(found, "/resources search")
+    expect("Riverside Community Clinic" in found.text, "the search did not find the clinic")
+    stage.say(
+        "✓ Checked: a private plan in two forms; roles named and swapped; a clinic shared and found."
+    )
+
+
+async def help_scene(stage: Stage) -> None:
+    sam, kai, noor, ada = (stage.member(n) for n in ("Sam", "Kai", "Noor", "Ada"))
+    here = stage.channel
+    stage.say("Ada joins the circle too. Kai and Noor have room to help; Ada is resting.")
+    agreement = await ada.run("/circle join", channel=here, circle=CIRCLE)
+    await ada.click("I agree", message=agreement)
+    for member, state in ((kai, "available"), (noor, "available"), (ada, "resting")):
+        reply = await member.run("/capacity", channel=here, state=state)
+        expect_private(reply, f"/capacity ({member.name})")
+    stage.say("Sam asks for a ride, anonymously.")
+    form = await sam.run("/ask", channel=here, kind="practical", circle=CIRCLE)
+    expect(form.modal is not None, f"/ask showed no form: {form.describe()}")
+    asked = await sam.submit(
+        form,
+        {
+            "What you need": "A ride to my appointment",
+            "When and where": "Tuesday 2pm, from Main St to the clinic",
+            "What would be enough": "One way is plenty",
+            "Ask anonymously": "yes",
+        },
+    )
+    expect_private(asked, "the ask")
+
+    def routed(member: Member) -> list[Message]:
+        return [m for m in member.dms if "asked for practical help" in m.text]
+
+    await stage.server.wait_for(
+        lambda: bool(routed(kai) and routed(noor) and here.threads), message="the ask's thread"
+    )
+    thread = here.threads[-1]
+    expect(not routed(ada), "a resting member was routed an ask")
+    expect(sam.id not in thread.member_ids, "the anonymous asker was added to the thread")
+    stage.say(f"The thread “{thread.name}” opens; Kai and Noor hear privately; Ada is skipped.")
+    opening = thread.messages[0]
+    await kai.click("I can help", message=opening)
+    await stage.server.wait_for(
+        lambda: any("offered to help" in m.text for m in sam.dms), message="the offer's DM"
+    )
+    offer = [m for m in sam.dms if "offered to help" in m.text][-1]
+    accepted = await sam.click("Accept", message=offer)
+    expect("Accepted" in accepted.text, f"accepting did not work: {accepted.describe()}")
+    stage.say("Kai offers; Sam accepts from a DM, still anonymous to everyone else.")
+    resolved = await sam.click("Resolved", message=opening)
+    expect_private(resolved, "Resolved")
+    logged = await sam.submit(
+        await sam.click("Log time with helper 1", message=resolved), {"How much time": "45m"}
+    )
+    expect_private(logged, "logging time")
+    await stage.server.wait_for(
+        lambda: any("was resolved" in m.text for m in kai.dms), message="the helper's thanks"
+    )
+    helper_dm = [m for m in kai.dms if "was resolved" in m.text][-1]
+    await kai.submit(await kai.click("Log time", message=helper_dm), {"How much time": "45m"})
+    thanks = await sam.run("/thanks", channel=here, member=kai, note="for the ride", circle=CIRCLE)
+    expect("Thanks posted" in thanks.text, f"/thanks: {thanks.describe()}")
+    stage.say("Resolved; Sam thanks Kai; both log 45 minutes.")
+    given = await kai.run("/ledger", channel=here)
+    received = await sam.run("/ledger", channel=here)
+    expect("given: **45 min**" in given.text, f"Kai's ledger: {given.text}")
+    expect("received: **45 min**" in received.text, f"Sam's ledger: {received.text}")
+    others = [*thread.messages, *(m for x in (kai, noor, ada) for m in x.dms)]
+    expect(
+        not any(str(sam.id) in m.text for m in others),
+        "the anonymous asker was named in the thread or in someone else's DMs",
+    )
+    stage.say(
+        "✓ Checked: routed to two with room (resting skipped), anonymous throughout, "
+        "accepted, resolved, thanked; /ledger shows both sides."
+    )
+
+
+# -- 7. buddy pairing ----------------------------------------------------------------------
+async def buddies_scene(stage: Stage) -> None:
+    ada, kai, noor = stage.member("Ada"), stage.member("Kai"), stage.member("Noor")
+    lee = stage.members.setdefault("Lee", stage.guild.add_member("Lee"))
+    for member in (ada, lee):
+        agreement = await member.run("/circle join", channel=stage.channel, circle=CIRCLE)
+        await member.click("I agree", message=agreement)
+    five = [stage.member(name) for name in ("Ada", "Sam", "Kai", "Noor", "Lee")]
+    stage.say("Ada, Sam, Kai, Noor and Lee opt in to buddy pairing.")
+    for member in five:
+        reply = await member.run("/buddy join", channel=stage.channel, circle=CIRCLE)
+        expect_private(reply, f"/buddy join ({member.name})")
+    stage.say("Kai would rather not be paired with Noor. Only Kai sees the answer:")
+    reply = await kai.run("/buddy avoid", channel=stage.channel, member=noor)
+    expect_private(reply, "/buddy avoid")
+    stage.say("Lee has closed DMs. Ada starts a buddy cycle now:")
+    lee.dms_closed = True
+    reply = await ada.run("/facilitate buddies now", channel=stage.channel, circle=CIRCLE)
+    expect_private(reply, "/facilitate buddies now")
+    expect("5 members in 2 groups (1 trio)" in reply.text, f"unexpected pairing: {reply.text}")
+
+    def intro(member: Member) -> Message | None:
+        return next((m for m in member.dms if "A first question" in m.text), None)
+
+    await stage.server.wait_for(
+        lambda: (
+            all(intro(m) is not None for m in five if m is not lee)
+            and any(
+                "couldn't reach one of you" in m.text
+                for t in stage.channel.threads
+                for m in t.messages
+            )
+        ),
+        message="for the introductions and Lee's private thread",
+    )
+    kai_intro = intro(kai)
+    expect(kai_intro is not None and noor.mention not in kai_intro.text, "Kai was paired with Noor")
+    sam = stage.member("Sam")
+    sam_intro = intro(sam)
+    expect(sam_intro is not None, "Sam got no introduction")
+    assert sam_intro is not None
+    stage.say("Sam and their buddy met for coffee; Sam presses We connected:")
+    reply = await sam.click("We connected", message=sam_intro)
+    expect_private(reply, "We connected")
+    expect("noted that you connected" in reply.text, f"We connected not noted: {reply.text}")
+    stats = await ada.run("/facilitate buddies stats", channel=stage.channel, circle=CIRCLE)
+    expect_private(stats, "/facilitate buddies stats")
+    expect("“we connected” 1/2" in stats.text, f"stats do not count the connection: {stats.text}")
+    stage.say("✓ Checked: five placed (one trio), Kai never with Noor, Lee reached in a thread.")
+
+
 SCENES: tuple[Scene, ...] = (
     Scene(
         "Crisis lines, from anywhere",
@@ -374,5 +570,20 @@ SCENES: tuple[Scene, ...] = (
         "The talking piece",
         "A live gathering: one speaks at a time, passing is fine, and time is kept gently.",
         talking_piece_scene,
+    ),
+    Scene(
+        "Circle care",
+        "Sam writes a crisis plan; the circle's roles rotate; Noor shares a clinic she trusts.",
+        care_scene,
+    ),
+    Scene(
+        "Asking for help, and gratitude",
+        "Sam needs a ride and would rather not say so under their own name.",
+        help_scene,
+    ),
+    Scene(
+        "Buddy pairing",
+        "Five members opt in to buddy pairing; one quietly avoids another; one has closed DMs.",
+        buddies_scene,
     ),
 )

@@ -39,11 +39,13 @@ from bot.services.ports import CheckinNotifier
 from bot.services.safety import SafetyNet
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Database, Tx
+from bot.storage.repositories import buddies as buddies_repo
 from bot.storage.repositories import checkins as repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import dm_status
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories import outbox as outbox_repo
+from bot.storage.repositories import roles as roles_repo
 from bot.storage.repositories.checkins import AnswerContext
 from bot.storage.repositories.jobs import StoredJob
 from bot.timeutil import to_db
@@ -76,6 +78,7 @@ class Support:
     show_crisis_card: bool
     gentle_nudge: bool
     facilitator_ids: tuple[int, ...]
+    buddy_ids: tuple[int, ...] = ()  # the member's buddies this cycle in this circle
 
     @property
     def needed(self) -> bool:
@@ -228,13 +231,18 @@ class CheckinService:
             await circles_repo.hold(tx, circle.id)  # one opening at a time per circle
             bank = [*self._prompts, *await repo.custom_prompts(tx, circle.id)]
             used = await repo.used_prompts(tx, circle.id)
-            prompt = pick_prompt(bank, used, self._rng)
+            # The rotating prompt holder's question, if they set one (circle care, issue 13).
+            chosen = await roles_repo.next_prompt(tx, self._cipher, circle.id)
+            prompt = chosen or pick_prompt(bank, used, self._rng)
             round_ = await repo.open_round(tx, circle, slot, prompt, now, now + length)
             if round_ is None:
                 return None  # this slot already has a round, or another round is open
-            await repo.mark_prompt_used(
-                tx, circle.id, prompt, bank_exhausted=not (set(bank) - used)
-            )
+            if chosen is not None:
+                await roles_repo.take_next_prompt(tx, self._cipher, circle.id)
+            else:
+                await repo.mark_prompt_used(
+                    tx, circle.id, prompt, bank_exhausted=not (set(bank) - used)
+                )
             # Stored with the round: a round can never exist without its close timer.
             timers = [
                 StoredJob(
@@ -353,6 +361,7 @@ class CheckinService:
         async with self._db.read() as tx:
             recent = await repo.last_moods(tx, user_id, 3)
             facilitators = await circles_repo.facilitator_ids(tx, saved.circle.id)
+            placements = await buddies_repo.current_placements(tx, saved.circle.guild_id, user_id)
         concern = await self._safety.check(
             saved.circle.guild_id, user_id, saved.note, f"circle “{saved.circle.name}”"
         )
@@ -360,6 +369,9 @@ class CheckinService:
             show_crisis_card=concern.show_card,
             gentle_nudge=needs_gentle_nudge(recent),
             facilitator_ids=tuple(f for f in facilitators if f != user_id),
+            buddy_ids=tuple(
+                m for p in placements if p.cycle.circle_id == saved.circle.id for m in p.mates
+            ),
         )
 
     async def answer(

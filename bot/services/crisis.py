@@ -19,6 +19,7 @@ from bot.domain.crisis import (
     LocalResource,
     Region,
     RegionLookup,
+    region_for_locale,
     validate_local_resource,
 )
 from bot.errors import ValidationError
@@ -50,8 +51,11 @@ class CrisisService:
         self.directory = directory
         self._extras: dict[int, tuple[float, tuple[str | None, list[LocalResource], bool]]] = {}
 
-    async def card(self, guild_id: int | None, region: str | None) -> CrisisCard:
-        """The card for `region` (else the server's default); never raises."""
+    async def card(
+        self, guild_id: int | None, region: str | None, locale: str | None = None
+    ) -> CrisisCard:
+        """The card for `region`, else the server's default, else the member's Discord locale
+        as a hint (pt-BR -> Brazil), else the international card; never raises."""
         default_region: str | None = None
         local: list[LocalResource] = []
         alerts = False
@@ -67,6 +71,10 @@ class CrisisService:
                     type(error).__name__,
                 )
         query = region if region and region.strip() else default_region
+        if not query:
+            hinted = region_for_locale(locale)
+            if hinted is not None and self.directory.get(hinted) is not None:
+                query = hinted
         return self.card_for(self.directory.lookup(query), local, alerts)
 
     def card_for(

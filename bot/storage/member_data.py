@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.storage.crypto import TextCipher
 from bot.storage.database import Tx
+from bot.storage.repositories import help_requests as help_repo
 
 MEMBER_COLUMN = re.compile(r"^(.*_)?(user|member|author|buddy|offerer|requester)_id$")
 
@@ -31,6 +32,8 @@ class MemberTable:
     # `kept_note` tells the member who just erased (it reads after "Kept until it is done: ").
     erase_keeps: str = ""
     kept_note: str = ""
+    # Columns naming the member in someone else's row: erased with them, never exported to them.
+    erase_also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,110 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
         kept_note="an unmute the bot owes you in voice (the server and your id only); it is "
         "lifted, and this deleted, when you are next in a voice channel of that server",
     ),
+    # circle care (issue 13)
+    MemberTable(
+        "crisis_plans",
+        ("user_id",),
+        "your crisis plan (encrypted); only you see it unless you share it",
+        encrypted_columns=("part1", "part2"),
+        key_columns=("user_id",),
+    ),
+    MemberTable(
+        "circle_role_passes",
+        ("user_id",),
+        "rotating roles you swapped or skipped (no reason asked)",
+    ),
+    MemberTable(
+        "circle_role_holders",
+        ("user_id",),
+        "rotating roles you held in a circle, per cycle",
+    ),
+    MemberTable(
+        "circle_role_volunteers",
+        ("user_id",),
+        "rotating roles you volunteered for, and your last turn",
+    ),
+    MemberTable(
+        "circle_next_prompts",
+        ("set_by_user_id",),
+        "a check-in question you set as prompt holder (encrypted), until used",
+        encrypted_columns=("prompt",),
+        key_columns=("circle_id",),
+    ),
+    MemberTable(
+        "shared_resources",
+        ("author_user_id",),
+        "resources you shared (encrypted), named or as “a member”",
+        encrypted_columns=("name", "offers", "url", "notes"),
+        key_columns=("id",),
+    ),
+    # Help requests (children before help_asks; an erased ask takes its offers with it).
+    MemberTable(
+        "help_routes",
+        ("user_id",),
+        "which asks for help you were told about privately, so you are told once",
+    ),
+    MemberTable(
+        "help_ledger",
+        ("helper_user_id",),
+        "time you confirmed giving as a helper (time bank); the asker's side is kept with the ask",
+    ),
+    MemberTable(
+        "help_offers",
+        ("offerer_id",),
+        "your offers to help (I can help) and whether the asker accepted them",
+    ),
+    MemberTable(
+        "help_additions",
+        ("requester_id",),
+        "what you added to your own asks (encrypted)",
+        encrypted_columns=("text",),
+        key_columns=("id",),
+    ),
+    MemberTable(
+        "help_reveals",
+        ("requester_id", "revealed_by_user_id"),
+        "when a facilitator revealed who asked anonymously: who, when and why (encrypted)",
+        encrypted_columns=("reason",),
+        key_columns=("id",),
+    ),
+    MemberTable(
+        "help_asks",
+        ("requester_id",),
+        "your asks for help, anonymous ones too: kind, text (encrypted), thread, when closed",
+        encrypted_columns=("what", "when_where", "enough"),
+        key_columns=("id",),
+    ),
+    MemberTable(
+        "help_thanks",
+        ("giver_user_id", "recipient_user_id"),
+        "thank-yous you gave or received, with an optional note (encrypted)",
+        encrypted_columns=("note",),
+        key_columns=("id",),
+    ),
+    MemberTable(
+        "help_capacity",
+        ("user_id",),
+        "your /capacity: available, limited or resting, until when, for which kinds",
+    ),
+    MemberTable(
+        "buddy_members",
+        ("user_id",),
+        "your buddy groups: which cycle, your group's number, and your answer to "
+        '"did you connect?"',
+    ),
+    MemberTable(
+        "buddy_avoid",
+        ("user_id",),
+        "who you asked never to be paired with (private; someone's list naming you is never "
+        "shown to you, and is erased with your data)",
+        erase_also=("avoided_id",),
+    ),
+    MemberTable(
+        "buddy_optins",
+        ("user_id",),
+        "circles whose buddy pairing you joined, a snooze date, and silent cycles in a row",
+    ),
 )
 
 GUILD_TABLES: tuple[GuildTable, ...] = (
@@ -113,6 +220,29 @@ GUILD_TABLES: tuple[GuildTable, ...] = (
     GuildTable("talk_airtime"),
     GuildTable("talk_mutes"),
     GuildTable("talk_gatherings"),
+    # circle care (issue 13)
+    GuildTable("circle_role_passes"),
+    GuildTable("circle_role_holders"),
+    GuildTable("circle_role_cycles"),
+    GuildTable("circle_role_volunteers"),
+    GuildTable("circle_next_prompts"),
+    GuildTable("shared_resources"),
+    GuildTable("resource_settings"),
+    # Help requests (children before help_asks, all before their circles' rows go).
+    GuildTable("help_routes"),
+    GuildTable("help_ledger"),
+    GuildTable("help_offers"),
+    GuildTable("help_additions"),
+    GuildTable("help_reveals"),
+    GuildTable("help_asks"),
+    GuildTable("help_thanks"),
+    GuildTable("help_capacity"),
+    GuildTable("help_circle_settings"),
+    GuildTable("buddy_members"),
+    GuildTable("buddy_cycles"),
+    GuildTable("buddy_optins"),
+    GuildTable("buddy_avoid"),
+    GuildTable("buddy_schedules"),
 )
 
 # Tables with a member-id column that hold no member data (explained here, checked by a test).
@@ -166,13 +296,14 @@ async def delete_member(tx: Tx, user_id: int) -> int:
     Rows a table keeps on erase (`erase_keeps`: an unmute still owed) are stripped to what
     that needs and not counted as erased."""
     deleted = 0
+    await help_repo.owe_withdrawn_notices(tx, user_id)  # open asks' threads say "withdrawn"
     for entry in MEMBER_TABLES:
         if entry.erase_keeps:
             await tx.execute(entry.erase_keeps, [user_id] * len(entry.member_columns))
             continue
+        columns = entry.member_columns + entry.erase_also
         deleted += await tx.execute(
-            f"DELETE FROM {entry.table} WHERE {_where(entry.member_columns)}",
-            [user_id] * len(entry.member_columns),
+            f"DELETE FROM {entry.table} WHERE {_where(columns)}", [user_id] * len(columns)
         )
     return deleted
 

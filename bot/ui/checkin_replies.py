@@ -13,6 +13,11 @@ from bot.ui.crisis import GENTLE_SCREENING_INTRO
 from bot.ui.crisis_card import CardMessage, card_message
 from bot.ui.timestamps import ts
 
+# The gentle nudge points to the member's own plan (circle care, issue 13).
+PLAN_NUDGE = (
+    "If you wrote a crisis plan, `/crisisplan view` shows it; `/crisisplan edit` starts one."
+)
+
 
 def answered_message(replaced: bool, mood: int, visibility: Visibility) -> str:
     verb = "updated" if replaced else "saved"
@@ -31,10 +36,15 @@ def support_message(answered: Support, card: CrisisCard) -> CardMessage:
             if people
             else ""
         )
+        if answered.buddy_ids:
+            buddies = " ".join(f"<@{b}>" for b in answered.buddy_ids)
+            reach += f" Your buddy this cycle ({buddies}) is someone you could reach too."
         intro = (
             "Your last few check-ins have been hard ones. You don't have to carry that alone."
             + reach
             + " If you'd like to talk to someone now, these lines are free and confidential."
+            + " "
+            + PLAN_NUDGE
         )
     else:
         intro = GENTLE_SCREENING_INTRO

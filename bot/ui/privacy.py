@@ -14,14 +14,30 @@ if TYPE_CHECKING:
     from bot.app import CircleBot
 
 
+FIELD_MAX = 1024  # an embed field's value, Discord's limit
+
+
+def stored_parts() -> list[str]:
+    """Every registered purpose as a bullet, in as many fields as they need (never clipped)."""
+    parts: list[str] = []
+    for entry in MEMBER_TABLES:
+        line = f"• {entry.purpose}"
+        if parts and len(parts[-1]) + 1 + len(line) <= FIELD_MAX:
+            parts[-1] += "\n" + line
+        else:
+            parts.append(line[:FIELD_MAX])
+    return parts
+
+
 def policy_embed() -> discord.Embed:
-    stored = "\n".join(f"• {entry.purpose}" for entry in MEMBER_TABLES)
     embed = discord.Embed(title="Circlekeeper and your data", colour=discord.Colour.blurple())
     embed.description = (
         "Circlekeeper keeps only what its features need, and nothing leaves this bot: "
         "no analytics, no third parties, and logs hold ids, never what you wrote."
     )
-    embed.add_field(name="What is stored, and why", value=stored[:1024], inline=False)
+    for index, part in enumerate(stored_parts()):
+        name = "What is stored, and why" if index == 0 else "What is stored (continued)"
+        embed.add_field(name=name, value=part, inline=False)
     embed.add_field(
         name="How it is protected",
         value=(

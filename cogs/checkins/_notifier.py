@@ -20,6 +20,7 @@ from bot.dm import DirectMessenger
 from bot.domain.checkins import RoundSummary, SharedAnswer
 from bot.domain.circles import Circle, Round
 from bot.services.outbox import DeliveryFailed, DeliveryRun
+from bot.threads import private_thread
 from bot.ui.checkins import facilitator_messages, round_embed, round_view, summary_messages
 from bot.ui.timestamps import ts
 
@@ -132,28 +133,14 @@ class DiscordCheckinNotifier:
         run: DeliveryRun,
     ) -> None:
         """For facilitators whose DMs are closed: a private thread only they are added to."""
-        channel = await self._channel(round_.channel_id)
-        if not isinstance(channel, discord.TextChannel):
-            raise DeliveryFailed("no text channel for a private thread", permanent=True)
-        try:
-            thread_id = run.result("thread")
-            if thread_id is None:
-                thread = await channel.create_thread(
-                    name=f"Facilitators — {circle.name}"[:100],
-                    type=discord.ChannelType.private_thread,
-                    invitable=False,
-                )
-                await run.record("thread", thread.id)
-                thread_id = thread.id
-            found = self.bot.get_channel(thread_id) or await self.bot.fetch_channel(thread_id)
-            if not isinstance(found, discord.Thread):
-                raise DeliveryFailed("the facilitators' thread is gone", permanent=True)
-            for user_id in user_ids:
-                if not run.done(f"thread.add.{user_id}"):
-                    await found.add_user(discord.Object(user_id))
-                    await run.record(f"thread.add.{user_id}")
-        except SEND_ERRORS as error:
-            raise delivery_failure(error) from error
+        found = await private_thread(
+            self.bot,
+            run,
+            round_.channel_id,
+            f"Facilitators — {circle.name}",
+            user_ids,
+            add_step="thread.add",
+        )
         for index, embeds in enumerate(messages):
             await self._send_step(found, run, f"thread.{index}", embeds)
 

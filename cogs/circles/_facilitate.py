@@ -12,6 +12,7 @@ from bot.errors import ValidationError
 from bot.replies import reply_ephemeral, within_deadline
 from bot.text import clip
 from bot.ui.circles import AgreementModal
+from bot.ui.roles import status_embed
 from cogs.circle_options import CircleName, circle_autocomplete, resolve_circle
 from cogs.facilitate import FacilitatorGroup
 
@@ -101,3 +102,81 @@ class CircleFacilitation(
             "the role in Server Settings → Integrations → Circlekeeper.",
             allowed_mentions=discord.AllowedMentions.none(),
         )
+
+    # -- rotating roles (circle care, issue 13) ------------------------------------------
+
+    @app_commands.command(
+        name="roles", description="A circle's rotating roles: volunteers, rotation on or off."
+    )
+    @app_commands.describe(
+        circle="The circle's name", rotation="True: rotate (first cycle now); False: stop"
+    )
+    @app_commands.autocomplete(circle=circle_autocomplete)
+    async def roles(
+        self, interaction: discord.Interaction, circle: CircleName, rotation: bool | None = None
+    ) -> None:
+        found = await resolve_circle(interaction, circle)
+        roles = self.bot.resources.services.roles
+        if rotation is not None:
+            await within_deadline(interaction, roles.set_rotation(found, rotation))
+        status = await within_deadline(interaction, roles.status(found))
+        await reply_ephemeral(
+            interaction,
+            "Members opt in with `/circle volunteer role:keeper` (or reminder, prompt). Each "
+            "cycle follows the check-in schedule, or comes weekly.",
+            embed=status_embed(found, status),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    # -- help requests: where a circle's asks and thank-yous go (issue 12)
+
+    async def _help_channel(
+        self,
+        interaction: discord.Interaction,
+        circle: str,
+        channel: discord.TextChannel,
+        which: str,
+    ) -> None:
+        found = await resolve_circle(interaction, circle)
+        needed = THREAD_NEEDED if which == "help" else NEEDED
+        if not needed.is_subset(channel.permissions_for(channel.guild.me)):
+            raise ValidationError(
+                f"I can't use {channel.mention}: I need View Channel, Send Messages"
+                + (
+                    ", Create Public Threads and Send Messages in Threads"
+                    if which == "help"
+                    else ""
+                )
+                + " there. Grant them, or choose another channel.",
+                f"/facilitate circle {which}-channel circle:{found.name} channel:#{channel.name}",
+            )
+        await within_deadline(
+            interaction, self.bot.resources.services.help.set_channel(found, which, channel.id)
+        )
+        what = "Asks open their threads" if which == "help" else "Public thank-yous are posted"
+        await reply_ephemeral(
+            interaction, f"{what} in {channel.mention} for **{clip(found.name, NAME_MAX)}**."
+        )
+
+    @app_commands.command(name="help-channel", description="Where a circle's asks open threads.")
+    @app_commands.describe(circle="The circle's name", channel="A text channel")
+    @app_commands.autocomplete(circle=circle_autocomplete)
+    async def help_channel(
+        self, interaction: discord.Interaction, circle: CircleName, channel: discord.TextChannel
+    ) -> None:
+        await self._help_channel(interaction, circle, channel, "help")
+
+    @app_commands.command(
+        name="gratitude-channel", description="Where a circle's public thank-yous go."
+    )
+    @app_commands.describe(circle="The circle's name", channel="A text channel")
+    @app_commands.autocomplete(circle=circle_autocomplete)
+    async def gratitude_channel(
+        self, interaction: discord.Interaction, circle: CircleName, channel: discord.TextChannel
+    ) -> None:
+        await self._help_channel(interaction, circle, channel, "gratitude")
+
+
+THREAD_NEEDED = discord.Permissions(
+    view_channel=True, send_messages=True, create_public_threads=True, send_messages_in_threads=True
+)
