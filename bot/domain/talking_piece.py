@@ -30,6 +30,11 @@ MAX_GATHER_MINUTES = 120
 MAX_SEATS = 100
 NUDGE_AT = 0.8  # the gentle line appears at this share of the time
 ONE_MINUTE = timedelta(minutes=1)
+# A live gathering with no state change for this long is ended as abandoned (and the bot's
+# mutes lifted). Far beyond anything a gathering that is still going does between two changes:
+# the longest share is 60 min and the longest gathering phase 120 min; a pause for a break of
+# an hour or two still fits.
+IDLE_AFTER = timedelta(hours=6)
 
 
 class Mode(StrEnum):
@@ -130,6 +135,7 @@ class Gathering:
     gather_until: datetime | None = None
     began_at: datetime | None = None
     ended_at: datetime | None = None
+    abandoned: bool = False  # ended because nothing changed for IDLE_AFTER
 
     # -- reading
 
@@ -140,6 +146,17 @@ class Gathering:
     @property
     def paused(self) -> bool:
         return self.paused_left is not None
+
+    def mentions(self, member_id: int) -> bool:
+        """Whether the state holds this member's id anywhere."""
+        return (
+            member_id in (self.facilitator_id, self.holder)
+            or self.seated(member_id)
+            or member_id in self.queue
+            or member_id in self.passed
+            or self.hand_of(member_id) is not None
+            or any(t.member_id == member_id for t in self.turns)
+        )
 
     def seated(self, member_id: int) -> bool:
         return any(s.member_id == member_id for s in self.seats)
@@ -187,6 +204,8 @@ class Gathering:
         """Turns spoken and time held, per member (passes count as no turn)."""
         result: dict[int, tuple[int, timedelta]] = {}
         for t in self.turns:
+            if t.member_id <= 0:
+                continue  # a member who erased their data (see `forget`)
             count, total = result.get(t.member_id, (0, timedelta()))
             result[t.member_id] = (count + int(t.spoke), total + t.length)
         return result
@@ -498,6 +517,35 @@ def end(g: Gathering, now: datetime) -> Gathering:
         g = _close_turn(g, TurnEnd.ENDED, now)
     return replace(
         g, phase=Phase.ENDED, holder=None, queue=(), deadline=None, paused_left=None, ended_at=now
+    )
+
+
+def abandon(g: Gathering, now: datetime) -> Gathering:
+    """Nothing changed for IDLE_AFTER: the gathering ends as abandoned (a timer)."""
+    if not g.live:
+        return g
+    return replace(end(g, now), abandoned=True)
+
+
+def forget(g: Gathering, member_id: int, now: datetime) -> Gathering:
+    """The member erased their data (`/privacy delete`): they leave (the piece moves on if
+    they held it) and their id and name go from the state. Their past turns stay, unnamed
+    (a negative number), so the closing line still counts them; no airtime is kept for them.
+    A gathering they facilitated is left to the server's facilitators."""
+    if not g.live or not g.mentions(member_id):
+        return g
+    if g.seated(member_id):
+        g = leave(g, member_id, now)
+    alias = -1 - len({t.member_id for t in g.turns if t.member_id < 0})
+    return replace(
+        g,
+        facilitator_id=0 if g.facilitator_id == member_id else g.facilitator_id,
+        queue=tuple(m for m in g.queue if m != member_id),
+        hands=tuple(h for h in g.hands if h.member_id != member_id),
+        passed=tuple(m for m in g.passed if m != member_id),
+        turns=tuple(
+            replace(t, member_id=alias) if t.member_id == member_id else t for t in g.turns
+        ),
     )
 
 

@@ -107,6 +107,7 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         response = await handler(request)
     except ApiError as e:
+        server.refused.append((route, e.status, e.code))
         response = json_response(e.body, e.status)
     finally:
         server.changed()

@@ -124,6 +124,9 @@ class LocalDiscord:
         self.spec = SpecChecker(Path(openapi_spec)) if openapi_spec is not None else None
         self.unknown_routes: list[str] = []
         self.requests: list[str] = []
+        # (route, status, code) of every request answered with a Discord error: Discord counts
+        # these (too many invalid requests get an IP banned), so a bot should not cause them
+        self.refused: list[tuple[str, int, int]] = []
         self._port = port
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 GUILD_DATA_GRACE = timedelta(days=14)
 PURGE_JOB_KIND = "purge-guild"
 
+# A feature's part in an erase: let go of what it holds about the member outside the
+# registry's rows (live state, effects on Discord). Called with the member's id.
+EraseHook = Callable[[int], Awaitable[None]]
+
 
 @dataclass(frozen=True)
 class Export:
@@ -36,7 +41,15 @@ class PrivacyService:
         self._cipher = cipher
         self._clock = clock
         self._jobs = jobs
+        self._erase_hooks: dict[str, EraseHook] = {}
         jobs.register(PURGE_JOB_KIND, self._run_purge)
+
+    def on_erase(self, feature: str, hook: EraseHook) -> None:
+        """Have `hook` run at every `/privacy delete`, before the registry's rows are deleted
+        (so it can still read them). Hooks run one after another, in registration order; one
+        that raises stops the erase before anything is deleted, and the member is asked to
+        try again. Registering the same feature again replaces its hook (a reloaded cog)."""
+        self._erase_hooks[feature] = hook
 
     async def export(self, user_id: int) -> Export:
         async with self._db.read() as tx:
@@ -46,10 +59,17 @@ class PrivacyService:
         return Export(f"circlekeeper-export-{user_id}.json", content, count)
 
     async def delete(self, user_id: int) -> int:
+        for hook in list(self._erase_hooks.values()):
+            await hook(user_id)
         async with self._db.transaction() as tx:
             deleted = await member_data.delete_member(tx, user_id)
         log.info("Erased %d row(s) for a member on request", deleted)
         return deleted
+
+    async def kept(self, user_id: int) -> list[str]:
+        """What an erase kept because the bot still owes it to the member (say so, honestly)."""
+        async with self._db.read() as tx:
+            return await member_data.kept_after_erase(tx, user_id)
 
     async def guild_left(self, guild_id: int) -> None:
         """The bot was removed from a server: erase its data after the grace period."""

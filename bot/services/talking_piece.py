@@ -37,7 +37,7 @@ from bot.storage.repositories.talking_piece import StoredGathering
 
 log = logging.getLogger(__name__)
 
-TIME, NUDGE, GATHER = "talk-time", "talk-nudge", "talk-gather"
+TIME, NUDGE, GATHER, IDLE = "talk-time", "talk-nudge", "talk-gather", "talk-idle"
 BOARD = "talk-board"
 CAS_ATTEMPTS = 3
 
@@ -57,6 +57,10 @@ class TalkBoard(Protocol):
 
     async def missing(self, guild_id: int, member_ids: Sequence[int]) -> set[int]:
         """Those of `member_ids` no longer in the server."""
+        ...
+
+    async def lift_mutes(self, guild_id: int) -> None:
+        """Lift the bot's mutes in the server that are no longer wanted (members in voice)."""
         ...
 
 
@@ -89,6 +93,7 @@ class TalkService:
         jobs.register(TIME, self._on_time)
         jobs.register(NUDGE, self._on_nudge)
         jobs.register(GATHER, self._on_gather)
+        jobs.register(IDLE, self._on_idle)
         outbox.register(BOARD, self._deliver_board)
 
     def _changed(self, gathering_id: int) -> None:
@@ -170,10 +175,13 @@ class TalkService:
         *,
         member_of_circle: int | None = None,
         facilitator: tuple[int, bool] | None = None,
+        if_version: int | None = None,
     ) -> StoredGathering:
         for _ in range(CAS_ATTEMPTS):
             try:
-                return await self._change_once(gathering_id, change, member_of_circle, facilitator)
+                return await self._change_once(
+                    gathering_id, change, member_of_circle, facilitator, if_version
+                )
             except VersionConflict:
                 self.conflicts += 1
         raise ValidationError("Many changes at once: please press again.", "the same button")
@@ -184,12 +192,15 @@ class TalkService:
         change: Change,
         member_of_circle: int | None,
         facilitator: tuple[int, bool] | None,
+        if_version: int | None,
     ) -> StoredGathering:
         now = self._clock.now()
         async with self._db.transaction() as tx:
             stored = await repo.get(tx, gathering_id, for_update=True)
             if stored is None:
                 raise ValidationError("That gathering no longer exists.", "/facilitate talk start")
+            if if_version is not None and stored.version != if_version:
+                return stored  # changed since (a timer set for an older version)
             old = stored.gathering
             if member_of_circle is not None:
                 await self._require_member(tx, stored, member_of_circle)
@@ -268,7 +279,26 @@ class TalkService:
             job = StoredJob(job_id, kind, at, {"gathering_id": stored.id, **extra}, stored.guild_id)
             await jobs_repo.upsert(tx, job)
             changes.append((job_id, job))
+        changes += await self._store_idle(tx, stored, old, new, now)
         return changes
+
+    @staticmethod
+    async def _store_idle(
+        tx: Tx, stored: StoredGathering, old: Gathering | None, new: Gathering, now: datetime
+    ) -> list[tuple[str, StoredJob | None]]:
+        """Every change of a live gathering moves its idle expiry to IDLE_AFTER from now; the
+        timer carries the version it was set for, so only the latest one ends anything."""
+        job_id = f"{IDLE}:{stored.id}"
+        if new.live:
+            version = stored.version if old is None else stored.version + 1
+            payload = {"gathering_id": stored.id, "version": version}
+            job = StoredJob(job_id, IDLE, now + tp.IDLE_AFTER, payload, stored.guild_id)
+            await jobs_repo.upsert(tx, job)
+            return [(job_id, job)]
+        if old is not None and old.live:
+            await jobs_repo.delete(tx, job_id)
+            return [(job_id, None)]
+        return []
 
     def _arm(self, changes: list[tuple[str, StoredJob | None]]) -> None:
         for job_id, job in changes:
@@ -377,6 +407,25 @@ class TalkService:
             log.info("Gathering %s: member %s is gone; dropped from it", gathering_id, member_id)
             await self._change(gathering_id, lambda g, now, m=member_id: _drop(g, m, now))  # type: ignore[misc]
 
+    # -- data rights
+
+    async def erase_member(self, user_id: int) -> None:
+        """`/privacy delete` (a PrivacyService erase hook, run before the rows are deleted):
+        the member leaves every live gathering, through the same compare-and-set as a press
+        (the board updates; the piece moves on if they held it), and their id and name go
+        from its state. The mutes the bot placed on them are then reconciled: lifted where
+        they are in voice and no longer wanted; the deletion turns what is left into an owed
+        unmute (see `talk_mutes` in bot/storage/member_data.py)."""
+        for gathering_id in await self.live_ids():
+            stored = await self.get(gathering_id)
+            if stored is not None and stored.gathering.mentions(user_id):
+                await self._change(gathering_id, lambda g, now: tp.forget(g, user_id, now))
+        async with self._db.read() as tx:
+            guilds = await repo.guilds_muting(tx, user_id)
+        if self.board is not None:
+            for guild_id in guilds:
+                await self.board.lift_mutes(guild_id)
+
     # -- timers
 
     async def _on_time(self, job: StoredJob) -> None:
@@ -387,6 +436,16 @@ class TalkService:
 
     async def _on_nudge(self, job: StoredJob) -> None:
         self._changed(int(job.payload["gathering_id"]))  # the board shows the gentle line
+
+    async def _on_idle(self, job: StoredJob) -> None:
+        gathering_id = int(job.payload["gathering_id"])
+        stored = await self._change(
+            gathering_id, tp.abandon, if_version=int(job.payload["version"])
+        )
+        if stored.gathering.abandoned:
+            log.info(
+                "Gathering %s: no change for %s; ended as abandoned", gathering_id, tp.IDLE_AFTER
+            )
 
     async def _on_gather(self, job: StoredJob) -> None:
         await self._change(

@@ -27,6 +27,11 @@ class MemberTable:
     purpose: str
     encrypted_columns: tuple[str, ...] = ()
     key_columns: tuple[str, ...] = ()  # the primary key; needed to rewrite encrypted columns
+    # Run by an erase instead of deleting, when the bot still owes the member something (one
+    # `?` per member column); the purpose text says what is kept and until when, and
+    # `kept_note` tells the member who just erased (it reads after "Kept until it is done: ").
+    erase_keeps: str = ""
+    kept_note: str = ""
     # Columns naming the member in someone else's row: erased with them, never exported to them.
     erase_also: tuple[str, ...] = ()
 
@@ -88,7 +93,13 @@ MEMBER_TABLES: tuple[MemberTable, ...] = (
     MemberTable(
         "talk_mutes",
         ("user_id",),
-        "that the bot server-muted you in voice for a talking-piece round, so it unmutes you",
+        "that the bot server-muted you in voice for a talking-piece round, so it unmutes you. "
+        "If you erase your data while such a mute is still on, only the server, your id and "
+        "when you were muted are kept (not the gathering), until the bot lifts the mute when "
+        "you are next in voice there; then that too is deleted",
+        erase_keeps="UPDATE talk_mutes SET gathering_id = 0 WHERE user_id = ?",
+        kept_note="an unmute the bot owes you in voice (the server and your id only); it is "
+        "lifted, and this deleted, when you are next in a voice channel of that server",
     ),
     # circle care (issue 13)
     MemberTable(
@@ -280,15 +291,33 @@ def export_json(user_id: int, export: dict[str, list[dict[str, Any]]], generated
 
 
 async def delete_member(tx: Tx, user_id: int) -> int:
-    """Erase every row about one member; the caller's transaction makes it all-or-nothing."""
+    """Erase every row about one member; the caller's transaction makes it all-or-nothing.
+
+    Rows a table keeps on erase (`erase_keeps`: an unmute still owed) are stripped to what
+    that needs and not counted as erased."""
     deleted = 0
     await help_repo.owe_withdrawn_notices(tx, user_id)  # open asks' threads say "withdrawn"
     for entry in MEMBER_TABLES:
+        if entry.erase_keeps:
+            await tx.execute(entry.erase_keeps, [user_id] * len(entry.member_columns))
+            continue
         columns = entry.member_columns + entry.erase_also
         deleted += await tx.execute(
             f"DELETE FROM {entry.table} WHERE {_where(columns)}", [user_id] * len(columns)
         )
     return deleted
+
+
+async def kept_after_erase(tx: Tx, user_id: int) -> list[str]:
+    """The notes of the tables that still hold rows about a member after an erase."""
+    kept = []
+    for entry in MEMBER_TABLES:
+        if entry.erase_keeps and await tx.fetchone(
+            f"SELECT 1 FROM {entry.table} WHERE {_where(entry.member_columns)}",
+            [user_id] * len(entry.member_columns),
+        ):
+            kept.append(entry.kept_note)
+    return kept
 
 
 async def purge_guild(tx: Tx, guild_id: int) -> int:

@@ -111,8 +111,9 @@ class EraseChoice(
         await interaction.response.edit_message(
             content="Erasing everything stored about you…", view=None
         )
+        privacy = bot.resources.services.privacy
         try:
-            count = await bot.resources.services.privacy.delete(self.user_id)
+            count = await privacy.delete(self.user_id)
         except Exception as error:
             # One transaction: it rolled back whole, so this is the truth.
             await interaction.edit_original_response(
@@ -121,8 +122,14 @@ class EraseChoice(
             )
             await answer_error(interaction, error)  # logged, and a private word
             return
+        kept = await privacy.kept(self.user_id)  # what the bot still owes them, if anything
+        rest = (
+            f"Kept until it is done: {'; '.join(kept)}."
+            if kept
+            else "Nothing about you remains stored."
+        )
         await interaction.edit_original_response(
-            content=f"Done. Erased {count} record(s) about you, in every server. Nothing about you remains stored.",
+            content=f"Done. Erased {count} record(s) about you, in every server. {rest}",
             view=None,
         )
 

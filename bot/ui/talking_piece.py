@@ -95,6 +95,12 @@ def board_embed(g: Gathering, now: datetime) -> discord.Embed:
         lines.append(f"Seated ({len(seated)}): {_who(seated[:SEATS_SHOWN]) or 'no one yet'}{more}")
     elif g.phase is Phase.ENDED:
         closing = tp.closing(g)
+        if g.abandoned:
+            hours = round(tp.IDLE_AFTER.total_seconds() / 3600)
+            lines.append(
+                f"_Nothing happened on this board for {hours} hours, so the gathering was "
+                "closed. A facilitator can start a new one with /facilitate talk start._"
+            )
         lines.append(
             f"**The gathering has ended.** {closing.spoke} spoke, {closing.passed} passed, "
             f"{_minutes(closing.length)} in all. Thank you for listening to each other."

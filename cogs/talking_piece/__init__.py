@@ -45,6 +45,7 @@ async def setup(bot: CircleBot) -> None:
     service = bot.resources.services.talk
     board = DiscordTalkBoard(bot, service)
     service.board = board
+    bot.resources.services.privacy.on_erase("talking piece", service.erase_member)
     bot.add_dynamic_items(TalkButton, PanelButton, MoveSelect, HandOverSelect)
     await bot.add_cog(TalkingPiece(bot, board))
     TalkFacilitation.attach(bot)

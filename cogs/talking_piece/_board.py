@@ -96,6 +96,9 @@ class DiscordTalkBoard:
                 continue  # can't tell now; asked again at the next change
         return gone
 
+    async def lift_mutes(self, guild_id: int) -> None:
+        await self.voice.reconcile(guild_id)
+
     # -- the refresher
 
     async def _refresher(self, gathering_id: int) -> None:

@@ -43,6 +43,8 @@ async def test_voice_states_reach_the_bot_and_a_mute_needs_voice_and_the_permiss
     with pytest.raises(discord.HTTPException) as absent:
         await bot.http.edit_member(guild_id, member.id, mute=False)
     assert (absent.value.status, absent.value.code) == (400, 40032)
+    member_route = "PATCH /guilds/{guild_id}/members/{user_id}"
+    assert world.server.refused[-1] == (member_route, 400, 40032)  # counted, as Discord does
     assert member.server_muted
     await member.join_voice(voice)
     await world.server.wait_for(lambda: member.id in channel.voice_states)

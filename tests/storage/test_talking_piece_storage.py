@@ -15,7 +15,10 @@ from bot.domain.circles import Circle
 from bot.errors import UserError
 from bot.scheduling import JobScheduler
 from bot.services.outbox import Outbox
+from bot.services.privacy import PrivacyService
 from bot.services.talking_piece import TalkService
+from bot.storage import member_data
+from bot.storage.crypto import TextCipher, generate_key
 from bot.storage.database import Database
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import jobs as jobs_repo
@@ -137,3 +140,74 @@ async def test_a_deadline_applies_once_and_ending_keeps_airtime_not_names(db: Da
     }
     async with db.read() as tx:
         assert await jobs_repo.get(tx, f"talk-time:{gid}") is None
+
+
+async def a_members_gathering(
+    db: Database, members: range
+) -> tuple[FakeClock, JobScheduler, TalkService, int]:
+    """A gathering with the circle seated at once, on a clock and scheduler the test moves."""
+    circle = await a_circle(db, members)
+    clock = FakeClock(T0)
+    jobs = JobScheduler(db, clock)
+    talk = TalkService(db, clock, jobs, Outbox(db, clock), random.Random(1))
+    started = await talk.start(circle, CHANNEL, 1, tp.Options(order=tp.Order.MEMBERS))
+    return clock, jobs, talk, started.stored.id
+
+
+async def test_a_gathering_nobody_touches_for_six_hours_ends_as_abandoned(db: Database) -> None:
+    clock, jobs, talk, gid = await a_members_gathering(db, range(10, 13))
+    clock.advance(tp.IDLE_AFTER - timedelta(minutes=1))
+    await talk.begin(gid, 1, False)  # a change: the expiry moves to six hours from now
+    clock.advance(timedelta(minutes=1))
+    await jobs.run_due()
+    stored = await talk.get(gid)
+    assert stored is not None and stored.gathering.live
+    async with db.read() as tx:  # the expiry is a persisted timer (it survives a restart)
+        job = await jobs_repo.get(tx, f"talk-idle:{gid}")
+    assert job is not None and job.run_at == T0 + 2 * tp.IDLE_AFTER - timedelta(minutes=1)
+    assert job.payload == {"gathering_id": gid, "version": stored.version}
+    clock.advance(tp.IDLE_AFTER)
+    assert await jobs.run_due() >= 1
+    ended = await talk.get(gid)
+    assert ended is not None and not ended.gathering.live and ended.gathering.abandoned
+    assert 10 in await talk.airtime(gid)  # the holder's time until then is kept as usual
+    async with db.read() as tx:
+        assert await jobs_repo.get(tx, f"talk-idle:{gid}") is None
+
+
+async def test_an_idle_timer_set_for_an_older_version_ends_nothing(db: Database) -> None:
+    _clock, jobs, talk, gid = await a_members_gathering(db, range(10, 12))
+    stale = jobs_repo.StoredJob(
+        "talk-idle-stale", "talk-idle", T0, {"gathering_id": gid, "version": 0}, GUILD
+    )
+    await talk.begin(gid, 1, False)  # version 1 now
+    async with db.transaction() as tx:
+        await jobs_repo.upsert(tx, stale)  # e.g. one that fired late, racing a press
+    await jobs.run_due()
+    stored = await talk.get(gid)
+    assert stored is not None and stored.gathering.live
+
+
+async def test_erasing_a_member_takes_them_out_of_live_gatherings_and_keeps_an_owed_unmute(
+    db: Database,
+) -> None:
+    clock, jobs, talk, gid = await a_members_gathering(db, range(10, 13))
+    privacy = PrivacyService(db, TextCipher(generate_key()), clock, jobs)
+    privacy.on_erase("talking piece", talk.erase_member)
+    await talk.begin(gid, 1, False)
+    await talk.note_muted(GUILD, 11, gid)  # 11 is muted by the bot and not in voice
+    await talk.note_muted(GUILD, 12, gid)
+    await privacy.delete(10)  # the holder: the piece moves on
+    await privacy.delete(11)
+    stored = await talk.get(gid)
+    assert stored is not None and stored.gathering.holder == 12
+    assert not stored.gathering.mentions(10) and not stored.gathering.mentions(11)
+    async with db.read() as tx:
+        row = await tx.fetchone("SELECT state FROM talk_gatherings WHERE id = ?", (gid,))
+        owed = await tx.fetchall("SELECT * FROM talk_mutes WHERE user_id = 11")
+        kept = await member_data.export_member(tx, TextCipher(generate_key()), 11)
+    assert row is not None and "m10" not in row["state"] and "m11" not in row["state"]
+    # the unmute is still owed: the server and the member, not the gathering
+    assert [(int(r["guild_id"]), int(r["gathering_id"])) for r in owed] == [(GUILD, 0)]
+    assert set(kept) == {"talk_mutes"}
+    assert await talk.muted_by_bot(GUILD) == {11, 12}

@@ -309,3 +309,34 @@ def test_a_round_gives_everyone_one_turn_and_passers_one_more(n: int, passes: li
         m for (m, phase), p in zip(holders, passes, strict=False) if p and phase is Phase.ROUND
     ]
     assert [m for m, phase in holders if phase is Phase.LAST_CALL] == passed_first
+
+
+def test_a_member_who_erases_their_data_leaves_no_id_or_name_and_the_piece_moves_on() -> None:
+    g = tp.begin(gathering(10, 11, 12, share=timedelta(minutes=2)), T0, RNG)
+    g = done(g, 1, passed=True)  # Sam passed: 11 holds
+    g = tp.raise_hand(g, 12, at(1.5))
+    g = tp.hand_over(g, 11)  # 11 also facilitates
+    g = tp.forget(g, 10, at(2))  # Sam, who passed, is out of the last call
+    assert not g.mentions(10) and 10 not in g.passed
+    g = tp.forget(g, 11, at(3))  # the holder and facilitator: the piece moves on
+    assert not g.mentions(11) and g.facilitator_id == 0
+    assert g.holder == 12 and g.deadline == at(3) + timedelta(minutes=2)
+    assert "Sam" not in repr(g) and "kai" not in repr(g)
+    assert [t.member_id for t in g.turns] == [-1, -2]  # turns kept unnamed, one alias each
+    assert set(g.airtime()) == set()  # no airtime for those who erased
+    assert tp.closing(tp.end(g, at(4))).passed == 1  # the closing line still counts Sam's pass
+    assert tp.forget(g, 99, at(4)) is g  # someone not in it: nothing changes
+
+
+def test_the_last_member_erasing_ends_the_round() -> None:
+    g = tp.begin(gathering(10), T0, RNG)
+    g = tp.forget(g, 10, at(1))
+    assert not g.live and not g.mentions(10) and not g.abandoned
+
+
+def test_an_abandoned_gathering_ends_and_says_so_once() -> None:
+    g = tp.begin(gathering(10, 11, share=timedelta(minutes=2)), T0, RNG)
+    ended = tp.abandon(g, at(400))
+    assert not ended.live and ended.abandoned and ended.holder is None
+    assert ended.turns[-1].end is TurnEnd.ENDED
+    assert tp.abandon(ended, at(800)) is ended  # already over: nothing changes

@@ -83,6 +83,7 @@ def dump(g: Gathering) -> str:
             "gather_until": _t(g.gather_until),
             "began_at": _t(g.began_at),
             "ended_at": _t(g.ended_at),
+            "abandoned": g.abandoned,
         },
         separators=(",", ":"),
     )
@@ -119,6 +120,7 @@ def load(text: str) -> Gathering:
         gather_until=_f(data["gather_until"]),
         began_at=_f(data["began_at"]),
         ended_at=_f(data["ended_at"]),
+        abandoned=bool(data.get("abandoned", False)),
     )
 
 
@@ -171,6 +173,14 @@ async def live_in_guild(tx: Tx, guild_id: int) -> list[StoredGathering]:
 
 async def guilds_with_mutes(tx: Tx) -> list[int]:
     rows = await tx.fetchall("SELECT DISTINCT guild_id FROM talk_mutes ORDER BY guild_id")
+    return [int(r["guild_id"]) for r in rows]
+
+
+async def guilds_muting(tx: Tx, user_id: int) -> list[int]:
+    """The servers where the bot holds a mute it placed on this member."""
+    rows = await tx.fetchall(
+        "SELECT guild_id FROM talk_mutes WHERE user_id = ? ORDER BY guild_id", (user_id,)
+    )
     return [int(r["guild_id"]) for r in rows]
 
 
