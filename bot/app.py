@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -11,6 +12,7 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.clock import SharedClock, follow_moves
 from bot.forms import FormRouter
 from bot.health import OpsServer
 from bot.resources import Resources
@@ -73,16 +75,28 @@ class CircleBot(commands.Bot):
         self.forms = FormRouter()
         self.late_interactions = 0  # answers Discord refused as too late or repeated
         self.metrics = resources.metrics
+        self._clock_follower: asyncio.Task[None] | None = None  # soak runs only
         self.ops: OpsServer | None = None  # /metrics and /healthz, when a port is configured
 
     async def setup_hook(self) -> None:
         for name in self._extension_names:
             await self.load_extension(name)
         await self.resources.jobs.start()
+        if isinstance(self.resources.clock, SharedClock):
+            self._clock_follower = asyncio.create_task(
+                follow_moves(self.resources.clock, self._clock_moved), name="clock-follower"
+            )
         if self.resources.settings.metrics_port is not None:
             self.ops = OpsServer(self, self.resources, self.metrics)
             await self.ops.start()
         await self.sync_commands_if_changed()
+
+    async def _clock_moved(self) -> None:
+        try:
+            await self.resources.jobs.clock_moved()
+        except Exception as error:  # the database is busy: the next move arms them again
+            log.warning("Could not re-arm timers after a clock move (%s)", type(error).__name__)
+        self.resources.services.outbox.kick()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         self.metrics.received(interaction, self.tree)
@@ -94,6 +108,8 @@ class CircleBot(commands.Bot):
         log.info("Ready: %d server(s)", len(self.guilds))
 
     async def close(self) -> None:
+        if self._clock_follower is not None:
+            self._clock_follower.cancel()
         if self.ops is not None:
             await self.ops.stop()
             self.ops = None

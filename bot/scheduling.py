@@ -170,14 +170,26 @@ class JobScheduler:
             return  # start() arms everything stored
         if not self.ownership.owns(job.guild_id):
             return  # another shard process owns it (it finds it at its next rescan)
-        now = self._clock.now()
+        # APScheduler wakes by the wall clock; the due time is by our clock (which a test or
+        # the soak runner may have moved): wake after the time still to go by our clock.
+        to_go = max((at or job.run_at) - self._clock.now(), timedelta())
         self._scheduler.add_job(
             self._fire,
-            DateTrigger(run_date=max(at or job.run_at, now)),
+            DateTrigger(run_date=datetime.now(UTC) + to_go),
             id=job.job_id,
             args=(job.job_id,),
             replace_existing=True,
         )
+
+    async def clock_moved(self) -> int:
+        """Our clock jumped (the soak runner's year): arm every stored timer again for the
+        new time, so whatever fell due runs now and the rest wake when they should."""
+        async with self._db.read() as tx:
+            stored = await jobs_repo.all_jobs(tx, self.ownership)
+        for job in stored:
+            if job.job_id not in self._running:
+                self._arm(job)
+        return len(stored)
 
     def _disarm(self, job_id: str) -> None:
         if self._scheduler.running and self._scheduler.get_job(job_id) is not None:

@@ -44,6 +44,8 @@ class Settings:
     metrics_host: str = DEFAULT_METRICS_HOST
     # the shards this process runs; default: unsharded
     ownership: Ownership = field(default_factory=Ownership)
+    # the soak runner's clock (bot.clock.SharedClock); None = the system's time
+    clock_file: Path | None = None
 
     @property
     def shard_label(self) -> str:
@@ -121,7 +123,22 @@ def load_settings(
         ownership=sharding(
             get("CIRCLEKEEPER_SHARDS"), get("CIRCLEKEEPER_SHARD_COUNT"), _db_url(db_raw)
         ),
+        clock_file=_clock_file(get("CIRCLEKEEPER_CLOCK_FILE")),
     )
+
+
+def _clock_file(raw: str | None) -> Path | None:
+    """Only the soak runner sets it: the file its moved clock lives in."""
+    if raw is None:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise ConfigError(
+            "CIRCLEKEEPER_CLOCK_FILE",
+            "no such file",
+            "leave it unset (the system's time); the soak runner sets it for its own runs",
+        )
+    return path
 
 
 def sharding(shards: str | None, shard_count: str | None, db_url: str | None) -> Ownership:

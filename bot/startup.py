@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.app import CircleBot, ShardedCircleBot
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SharedClock, SystemClock
 from bot.endpoints import apply_endpoints
 from bot.metrics import Metrics
 from bot.pacing import GlobalPacer
@@ -87,7 +87,8 @@ def build_services(
 async def open_resources(
     settings: Settings, clock: Clock | None = None, static: StaticData | None = None
 ) -> AsyncIterator[Resources]:
-    clock = clock or SystemClock()
+    if clock is None:
+        clock = SharedClock(settings.clock_file) if settings.clock_file else SystemClock()
     static = static or load_static_data()  # before the database: /crisis never depends on it
     db, cipher = await open_database(settings)
     try:

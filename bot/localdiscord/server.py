@@ -223,6 +223,16 @@ class LocalDiscord:
             Event("left_guild", "system", guild.name, content=f"bot removed from {guild.name}")
         )
 
+    async def invite_bot_to_guild(self, guild: Guild) -> None:
+        """The bot is added (again) through its invite link: Discord sends GUILD_CREATE."""
+        guild.record.bot_present = True
+        await self.dispatch(
+            "GUILD_CREATE", guild.record.payload(self.state.bot.id, all_members=False)
+        )
+        self.record(
+            Event("joined_guild", "system", guild.name, content=f"bot invited to {guild.name}")
+        )
+
     # -- test hooks ------------------------------------------------------------------
     def hold(
         self,

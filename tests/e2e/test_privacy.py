@@ -421,11 +421,7 @@ async def test_re_inviting_the_bot_within_the_grace_period_keeps_the_data(world:
     await world.server.remove_bot_from_guild(third)
     await world.server.wait_for(lambda: world.bot.get_guild(third.id) is None)
     await world.advance(timedelta(days=3))
-    # The bot is invited back: Discord sends GUILD_CREATE again.
-    third.record.bot_present = True
-    await world.server.dispatch(
-        "GUILD_CREATE", third.record.payload(world.server.state.bot.id, all_members=False)
-    )
+    await world.server.invite_bot_to_guild(third)  # Discord sends GUILD_CREATE again
     await world.server.wait_for(lambda: world.bot.get_guild(third.id) is not None)
 
     async def purge_job() -> Any:

@@ -1,0 +1,78 @@
+"""The history of a run: what members do and which faults strike, drawn from the seed.
+
+Every activity draws its events from its own random stream (`stream(seed, name)`), so adding
+an activity never changes another's events: one seed, one history. When an invariant breaks,
+`shortest_history` keeps only the events about the subjects involved (and the faults among
+them): the story of the break, short enough to read.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class Event:
+    at: datetime  # the simulated time it happens
+    order: int  # ties at one instant: the order drawn (set by `History`)
+    activity: str = field(compare=False)
+    action: str = field(compare=False)
+    subjects: tuple[str, ...] = field(compare=False)  # model keys: "c3.1", "m3.17", "s3"
+    params: dict[str, Any] = field(compare=False, default_factory=dict)
+
+    def describe(self) -> str:
+        extra = " ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.activity}.{self.action} {','.join(self.subjects)} {extra}".rstrip()
+
+
+def stream(seed: int, name: str) -> random.Random:
+    return random.Random(f"{seed}:{name}")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An event before it gets its place in the history."""
+
+    at: datetime
+    action: str
+    subjects: tuple[str, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class History:
+    def __init__(self, drafts: Iterable[tuple[str, Draft]]) -> None:
+        ordered = sorted(drafts, key=lambda pair: (pair[1].at, pair[0], pair[1].action))
+        self.events = [
+            Event(d.at, n, activity, d.action, d.subjects, d.params)
+            for n, (activity, d) in enumerate(ordered)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for e in self.events:
+            found[f"{e.activity}.{e.action}"] = found.get(f"{e.activity}.{e.action}", 0) + 1
+        return dict(sorted(found.items()))
+
+
+def shortest_history(
+    events: Sequence[Event], subjects: Iterable[str], until: datetime | None = None
+) -> list[Event]:
+    """The events about `subjects` (and the faults between the first of them and `until`)."""
+    wanted = set(subjects)
+    about = [e for e in events if wanted & set(e.subjects) and (until is None or e.at <= until)]
+    if not about:
+        return []
+    first = about[0].at
+    faults = [
+        e
+        for e in events
+        if e.activity == "faults" and first <= e.at and (until is None or e.at <= until)
+    ]
+    return sorted({*about, *faults})

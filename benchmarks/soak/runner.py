@@ -1,0 +1,439 @@
+"""One soak run: the local Discord server, the bot as its own OS process on a clock this
+runner moves, the world's history played against them, and invariants checked as it goes.
+
+The loop moves the bot's clock to the next moment anything happens, the next event of the
+history or the next stored timer or owed delivery, waits until the bot has run what fell due
+(its timers table and outbox hold nothing due), then plays that moment's events together.
+A year is thus as long as the work in it, not as the year.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from benchmarks._common import ack_ms
+from benchmarks.soak.history import Draft, Event, History, shortest_history
+from benchmarks.soak.world import World
+from bot.clock import SharedClock
+from bot.localdiscord import Guild, LocalDiscord, Member, Reply
+from bot.localdiscord.driver import Channel, DriverError, Role
+from bot.storage.crypto import TextCipher
+from bot.storage.database import Database
+from bot.timeutil import from_db, to_db
+from tests.e2e.botprocess import BotProcess
+
+log = logging.getLogger("soak")
+T = TypeVar("T")
+
+ACK_LIMIT_MS = 3000.0  # Discord's deadline for the first response
+SETTLE_PATIENCE_S = 8.0  # wall seconds without progress before a moment counts as unsettled
+CHECK_EVERY = timedelta(days=1)  # simulated time between continuous checks
+# Unhandled errors as Python and discord.py print them; the bot's own handled errors are
+# logged in its format and counted, not failed on.
+UNHANDLED = re.compile(
+    r"Traceback \(most recent call last\)|Task exception was never retrieved|"
+    r"Ignoring exception in|Unhandled exception|Unclosed client session|Event loop is closed"
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    invariant: str
+    detail: str  # ids and counts only: never member text
+    subjects: tuple[str, ...]
+    at: datetime  # simulated time it was seen
+
+
+class Activity(Protocol):
+    """One part of circle life: what members do (events), and what must hold (checks)."""
+
+    name: str
+
+    def plan(self, world: World, seed: int, start: datetime, end: datetime) -> Iterable[Draft]:
+        """This activity's events over [start, end), drawn from its own stream of the seed."""
+        ...
+
+    async def seed(self, soak: Soak, db: Database) -> None:
+        """Rows the world starts with (before the bot's first start)."""
+        ...
+
+    async def prepare(self, soak: Soak) -> None:
+        """Set up through the bot once it is ready (commands a facilitator would run)."""
+        ...
+
+    async def perform(self, soak: Soak, event: Event) -> None: ...
+
+    async def check(self, soak: Soak, final: bool) -> list[Violation]:
+        """Invariants over what happened so far; `final` once the run settled at its end."""
+        ...
+
+    def figures(self) -> dict[str, float]: ...
+
+
+@dataclass
+class Figures:
+    interactions: int = 0
+    acknowledged: int = 0
+    ack_ms: list[float] = field(default_factory=list)
+    unanswered_in_fault: int = 0  # sent while the bot was being killed and started again
+    refused: Counter[str] = field(default_factory=Counter)  # driver refusals by kind
+    moments: int = 0
+    unsettled: int = 0
+    settle_waits_s: list[float] = field(default_factory=list)
+    kills: int = 0
+    locks: int = 0
+    starts_s: list[float] = field(default_factory=list)
+
+
+class SoakBot(BotProcess):
+    def __init__(self, *args: Any, clock_file: Path, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock_file = clock_file
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        env["CIRCLEKEEPER_CLOCK_FILE"] = str(self.clock_file)
+        return env
+
+
+class Soak:
+    """The run: built by `run_soak`; activities reach the world through it."""
+
+    def __init__(
+        self,
+        world: World,
+        activities: Sequence[Activity],
+        workdir: Path,
+        start: datetime,
+        database_url: str | None = None,
+    ) -> None:
+        self.world = world
+        self.activities = {a.name: a for a in activities}
+        self.workdir = workdir
+        self.start = start
+        self.end = start + timedelta(days=world.spec.days)
+        self.database_url = database_url
+        self.db_target: str | Path = database_url or workdir / "circlekeeper.db"
+        self.figures = Figures()
+        self.violations: list[Violation] = []
+        self.server = LocalDiscord(settle=0.0, reply_timeout=6.0)
+        self.guilds: dict[int, Guild] = {}
+        self.facilitator_roles: dict[int, Role] = {}
+        self.members: dict[str, Member] = {}
+        self.channels: dict[str, Channel] = {}  # circle key -> its text channel
+        self.circle_ids: dict[str, int] = {}  # circle key -> the bot's circle id
+        self.left: set[str] = set()  # members who left their server
+        self.erased: set[str] = set()  # members who used /privacy delete (until they act again)
+        self.absent_servers: set[int] = set()  # servers the bot was removed from
+        # server -> [removed at, invited back at (None: not yet)]; purged: server -> when
+        self.absences: dict[int, list[list[datetime | None]]] = {}
+        self.purged: dict[int, datetime] = {}
+        self.texts: set[str] = set()  # everything members wrote: must never reach the log
+        self.clock = SharedClock.create(workdir / "clock")
+        self.clock.move_to(start)
+        self.bot = SoakBot(
+            self.server, workdir / "circlekeeper.db", database_url=database_url,
+            clock_file=workdir / "clock",
+        )  # fmt: skip
+        self.db: Database | None = None
+        self.cipher = TextCipher(self.bot.data_key)
+        self._fault_until = 0.0  # monotonic: interactions sent before this may go unanswered
+        self._restarting: asyncio.Lock = asyncio.Lock()
+
+    # -- what activities use --------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def member(self, key: str) -> Member:
+        return self.members[key]
+
+    def key_of(self, user_id: int) -> str | None:
+        for key, member in self.members.items():
+            if member.id == user_id:
+                return key
+        return None
+
+    def present(self, key: str) -> bool:
+        """In their server, and the bot is there too."""
+        return key not in self.left and self.world.members[key].server not in self.absent_servers
+
+    def server_presence(self, server: int) -> Callable[[datetime], bool]:
+        """Whether the bot was in `server`, with its data, at a given time."""
+        spans = self.absences.get(server, [])
+        purged = self.purged.get(server)
+
+        def present(at: datetime) -> bool:
+            if purged is not None and at >= purged:
+                return False
+            return not any(
+                left is not None and left <= at and (back is None or at < back)
+                for left, back in spans
+            )
+
+        return present
+
+    def wrote(self, text: str) -> str:
+        """Remember member text (it must never reach the log) and return it."""
+        self.texts.add(text)
+        return text
+
+    def violate(self, invariant: str, detail: str, *subjects: str) -> None:
+        self.violations.append(Violation(invariant, detail, subjects, self.now()))
+
+    async def interact(self, action: Awaitable[Reply]) -> Reply | None:
+        """One member interaction: counts it, times its acknowledgement, and tells a refusal
+        (None) from a missing answer (a violation unless the bot was being restarted)."""
+        self.figures.interactions += 1
+        sent = time.monotonic()
+        try:
+            reply = await action
+        except DriverError as error:
+            if sent <= self._fault_until or self._restarting.locked():
+                self.figures.unanswered_in_fault += 1
+            elif "not found" in str(error) or "disabled" in str(error):
+                self.figures.refused[type(error).__name__] += 1
+            else:
+                self.violate("acknowledged", f"no answer: {type(error).__name__}")
+            return None
+        if reply.interaction.callback_at is not None:
+            self.figures.acknowledged += 1
+            took = ack_ms(reply)
+            self.figures.ack_ms.append(took)
+            if took > ACK_LIMIT_MS and sent > self._fault_until:
+                self.violate("acknowledged in 3 s", f"{took:.0f} ms")
+        return reply
+
+    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        assert self.db is not None
+        async with self.db.read() as tx:
+            return list(await tx.fetchall(sql, tuple(params)))
+
+    async def together(self, *actions: Awaitable[T]) -> list[T]:
+        return list(await asyncio.gather(*actions))
+
+    # -- faults ---------------------------------------------------------------------------
+    async def kill_and_restart(self, after_s: float) -> None:
+        """SIGKILL the bot `after_s` wall seconds into the current moment, start it again."""
+        await asyncio.sleep(after_s)
+        async with self._restarting:
+            self._fault_until = time.monotonic() + 60.0
+            await self.bot.kill()
+            self.figures.kills += 1
+            started = time.monotonic()
+            await self.bot.start()
+            self.figures.starts_s.append(time.monotonic() - started)
+            self._fault_until = time.monotonic() + ACK_LIMIT_MS / 1000
+
+    async def hold_write_lock(self, seconds: float) -> None:
+        """Another writer holds the database for `seconds` (a backup, a migration, a vacuum)."""
+        self.figures.locks += 1
+        if self.database_url is None:
+            await asyncio.to_thread(_hold_sqlite_lock, Path(self.db_target), seconds)
+            return
+        import asyncpg
+
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    "LOCK TABLE scheduled_jobs, outbox, checkins IN SHARE ROW EXCLUSIVE MODE"
+                )
+                await asyncio.sleep(seconds)
+        finally:
+            await conn.close()
+
+    # -- the run --------------------------------------------------------------------------
+    async def setup(self) -> None:
+        await self.server.start()
+        for s in range(self.world.spec.servers):
+            guild = self.server.create_guild(f"Server {s}")
+            self.guilds[s] = guild
+            self.facilitator_roles[s] = guild.add_role("Facilitators")
+            for model in self.world.server_circles(s):
+                self.channels[model.key] = guild.create_text_channel(f"circle-{s}-{model.key}")
+            for m in self.world.server_members(s):
+                member = guild.add_member(m.name)
+                member.dms_closed = m.dms_closed
+                self.members[m.key] = member
+            for model in self.world.server_circles(s):
+                self.members[model.facilitator].add_role(self.facilitator_roles[s])
+        self.db = await Database.open(self.db_target)
+        await self.db.migrate()
+        for activity in self.activities.values():
+            await activity.seed(self, self.db)
+        await self.bot.start()
+        for activity in self.activities.values():
+            await activity.prepare(self)
+
+    async def teardown(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.bot.kill()
+        if self.db is not None:
+            await self.db.close()
+        await self.server.stop()
+        self.clock.close()
+
+    async def next_due(self) -> datetime | None:
+        rows = await self.read(
+            "SELECT MIN(run_at) AS at FROM scheduled_jobs "
+            "UNION ALL SELECT MIN(next_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL"
+        )
+        found = [from_db(r["at"]) for r in rows if r["at"] is not None]
+        return min(found) if found else None
+
+    async def due_now(self, at: datetime) -> int:
+        rows = await self.read(
+            "SELECT (SELECT COUNT(*) FROM scheduled_jobs WHERE run_at <= ?) "
+            "+ (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL "
+            "AND next_at <= ?) AS n",
+            (to_db(at), to_db(at)),
+        )
+        return int(rows[0]["n"])
+
+    async def settle(self, at: datetime) -> None:
+        """Until the bot ran every timer and delivery due by `at`, or made no progress for a
+        while (a fault, or something stuck: the final checks find what stays due)."""
+        began = last_change = time.monotonic()
+        previous = -1
+        while True:
+            try:
+                waiting = await self.due_now(at)
+            except Exception:  # our own read met the held lock: look again
+                waiting = previous
+            if waiting == 0:
+                break
+            if waiting != previous:
+                previous, last_change = waiting, time.monotonic()
+            elif time.monotonic() - last_change > SETTLE_PATIENCE_S:
+                self.figures.unsettled += 1
+                break
+            await asyncio.sleep(0.02)
+        self.figures.settle_waits_s.append(time.monotonic() - began)
+
+    async def play(self, history: History) -> None:
+        events = history.events
+        index = 0
+        next_check = self.start + CHECK_EVERY
+        while True:
+            due = await self.next_due()
+            upcoming = events[index].at if index < len(events) else self.end
+            moment = min(upcoming, due, self.end) if due else min(upcoming, self.end)
+            if moment > self.now():
+                self.clock.move_to(moment)
+            self.figures.moments += 1
+            batch: list[Event] = []
+            while index < len(events) and events[index].at <= moment:
+                batch.append(events[index])
+                index += 1
+            faults = [e for e in batch if e.activity == "faults"]
+            others = [e for e in batch if e.activity != "faults"]
+            fault_tasks = [asyncio.create_task(self._perform(e)) for e in faults]
+            await self.settle(moment)
+            await asyncio.gather(*(self._perform(e) for e in others))
+            await asyncio.gather(*fault_tasks)
+            if self.now() >= next_check:
+                next_check = self.now() + CHECK_EVERY
+                await self.check(final=False)
+            if index >= len(events) and moment >= self.end:
+                break
+        await self.settle(self.now())
+        await self.check(final=True)
+
+    async def _perform(self, event: Event) -> None:
+        try:
+            await self.activities[event.activity].perform(self, event)
+        except Exception as error:  # a runner bug must not pass for a bot bug, nor hide one
+            self.violate("runner", f"{event.describe()}: {error!r}", *event.subjects)
+
+    async def check(self, final: bool) -> None:
+        for activity in self.activities.values():
+            for violation in await activity.check(self, final):
+                self.violations.append(violation)
+        if final:
+            self._check_log()
+
+    def _check_log(self) -> None:
+        token = self.server.token
+        for line in self.bot.lines:
+            if UNHANDLED.search(line):
+                self.violate("no unhandled error", line[:200])
+            if token in line:
+                self.violate("no token in the log", "the bot token was logged")
+        joined = "\n".join(self.bot.lines)
+        for text in self.texts:
+            if text in joined:
+                self.violate("no member text in the log", f"{len(text)} characters of a member's")
+
+    def database_size(self) -> int:
+        if self.database_url is None:
+            path = Path(self.db_target)
+            return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+        return -1  # measured by the caller on PostgreSQL (pg_database_size)
+
+
+def _hold_sqlite_lock(path: Path, seconds: float) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def history_of(
+    activities: Sequence[Activity], world: World, start: datetime, end: datetime
+) -> History:
+    seed = world.spec.seed
+    return History((a.name, draft) for a in activities for draft in a.plan(world, seed, start, end))
+
+
+def explain(violation: Violation, history: History, seed: int) -> str:
+    """A broken invariant, its seed, and the shortest history that shows it."""
+    story = shortest_history(history.events, violation.subjects, violation.at)
+    lines = [
+        f"BROKEN {violation.invariant}: {violation.detail} (seed {seed}, at {violation.at:%Y-%m-%d %H:%M})",
+        f"  subjects: {', '.join(violation.subjects) or '-'}; {len(story)} event(s) of {len(history)}:",
+        *(f"    {e.describe()}" for e in story[-60:]),
+    ]
+    return "\n".join(lines)
+
+
+async def run_soak(
+    world: World,
+    activities: Sequence[Activity],
+    workdir: Path,
+    start: datetime,
+    database_url: str | None = None,
+    before_teardown: Callable[[Soak], Awaitable[None]] | None = None,
+) -> tuple[Soak, History, float]:
+    """Play the world's history; returns the run (figures, violations), history, wall time.
+    `before_teardown` reads what it needs (the database) while the run is still open."""
+    soak = Soak(world, activities, workdir, start, database_url)
+    history = history_of(activities, world, start, soak.end)
+    began = time.monotonic()
+    try:
+        await soak.setup()
+        await soak.play(history)
+        wall = time.monotonic() - began
+        if before_teardown is not None:
+            await before_teardown(soak)
+    finally:
+        await soak.teardown()
+    return soak, history, wall
+
+
+def utc(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, tzinfo=UTC)
