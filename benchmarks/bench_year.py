@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -56,7 +57,20 @@ async def one_run(spec: WorldSpec, backend: str, start=START) -> tuple[str, bool
             postgres.stop()
 
 
+def _print_tasks() -> None:
+    """On SIGUSR1: what every task of the run awaits (a long run that seems stuck)."""
+    for task in asyncio.all_tasks():
+        chain, coro = [], task.get_coro()
+        while coro is not None and hasattr(coro, "cr_frame"):
+            frame = coro.cr_frame
+            if frame is not None:
+                chain.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+            coro = coro.cr_await
+        print(f"--- {task.get_name()}: " + " > ".join(chain), file=sys.stderr)
+
+
 async def main(options: argparse.Namespace) -> int:
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _print_tasks)
     spec = WorldSpec(
         seed=options.seed,
         servers=options.servers,

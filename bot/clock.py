@@ -85,7 +85,7 @@ class SharedClock:
 
 
 async def follow_moves(
-    clock: SharedClock, on_move: Callable[[], Awaitable[None]], every: float = 0.02
+    clock: SharedClock, on_move: Callable[[], Awaitable[None]], every: float = 0.005
 ) -> None:
     """Call `on_move` after each move of a shared clock (until cancelled): timers armed for
     the old time must be armed again, and what fell due must run now."""

@@ -182,14 +182,15 @@ class JobScheduler:
         )
 
     async def clock_moved(self) -> int:
-        """Our clock jumped (the soak runner's year): arm every stored timer again for the
-        new time, so whatever fell due runs now and the rest wake when they should."""
+        """Our clock jumped (the soak runner's year): run now whatever fell due. Timers not
+        yet due stay armed for their wall-clock delay; the runner moves the clock to each of
+        them in turn, so each is due (and armed again here) when its time comes."""
         async with self._db.read() as tx:
-            stored = await jobs_repo.all_jobs(tx, self.ownership)
-        for job in stored:
+            due = await jobs_repo.due(tx, self._clock.now(), self.ownership)
+        for job in due:
             if job.job_id not in self._running:
                 self._arm(job)
-        return len(stored)
+        return len(due)
 
     def _disarm(self, job_id: str) -> None:
         if self._scheduler.running and self._scheduler.get_job(job_id) is not None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from benchmarks.soak.checkins import Checkins
 from benchmarks.soak.faults import Faults
+from benchmarks.soak.membership import Membership
 from benchmarks.soak.runner import Activity
 
 
 def every_activity() -> list[Activity]:
-    return [Checkins(), Faults()]
+    return [Checkins(), Faults(), Membership()]

@@ -42,6 +42,7 @@ LATE = timedelta(minutes=30)
 
 @dataclass
 class Acked:
+    at: datetime
     member: str
     mood: int
     note: str
@@ -60,7 +61,7 @@ class CheckinFigures:
 class Checkins:
     name = "checkins"
 
-    def __init__(self, participation: float = 0.3) -> None:
+    def __init__(self, participation: float = 0.12) -> None:
         self.participation = participation
         self.acked: dict[int, dict[str, Acked]] = {}  # prompt message id -> member -> last
         self.notes: dict[str, tuple[str, str, Visibility]] = {}  # note -> member, circle, vis.
@@ -153,7 +154,7 @@ class Checkins:
             if done is not None and SAVED in done.text:
                 self.tally.answers_acked += 1
                 self.acked.setdefault(prompt.id, {})[member_key] = Acked(
-                    member_key, int(event.params["mood"]), note, visibility
+                    soak.now(), member_key, int(event.params["mood"]), note, visibility
                 )
 
     # -- invariants -----------------------------------------------------------------------
@@ -172,6 +173,11 @@ class Checkins:
         return found
 
     async def _check_circle(self, soak: Soak, model: CircleModel, now: datetime, broken) -> None:  # type: ignore[no-untyped-def]
+        present = soak.server_presence(model.server)
+        if not present(now):
+            return  # the bot is not in the server now: its rounds are checked when it is back
+        if model.server in soak.purged:
+            return  # the server's data was purged after the grace period: nothing to hold
         circle_id = soak.circle_ids[model.key]
         rows = await soak.read(
             "SELECT id, slot, opened_at, closed_at, message_id FROM rounds WHERE circle_id = ? ORDER BY slot",
@@ -185,7 +191,6 @@ class Checkins:
         if len(set(slots)) != len(slots):
             broken("round opened once", f"circle {circle_id}: a slot opened twice", model.key)
         expected = _slots(model, soak.start, now - LATE)
-        present = soak.server_presence(model.server)
         missing = [s for s in expected if s not in slots and present(s)]
         if missing:
             broken(
@@ -193,15 +198,27 @@ class Checkins:
                 f"circle {circle_id}: {len(missing)} slot(s) never opened, first {missing[0]:%Y-%m-%d %H:%M}",
                 model.key,
             )
+        # Rounds whose slot fell while the bot was away need not have a prompt in the channel.
+        owed = [r for r in rows if present(from_db(r["slot"]))]
         posted = {r["message_id"] for r in rows if r["message_id"] is not None}
-        if len(prompts) != len(rows) or {m.id for m in prompts} != posted:
+        shown = {m.id for m in prompts}
+        # (A prompt just posted may not be recorded on its round yet: only a surplus counts.)
+        unrecorded = shown - posted
+        if (unrecorded and len(prompts) > len(rows)) or any(
+            r["message_id"] not in shown for r in owed if from_db(r["slot"]) < now - LATE
+        ):
             broken(
                 "one prompt per round",
                 f"circle {circle_id}: {len(rows)} round(s), {len(prompts)} prompt(s)",
                 model.key,
             )
         closed = [r for r in rows if r["closed_at"] is not None]
-        settled_closed = [r for r in closed if from_db(r["closed_at"]) < now - LATE]
+        # A round that closed while the bot was away from the server could not post its summary.
+        settled_closed = [
+            r
+            for r in closed
+            if from_db(r["closed_at"]) < now - LATE and present(from_db(r["closed_at"]))
+        ]
         if len(summaries) > len(closed) or len(summaries) < len(settled_closed):
             broken(
                 "one summary per closed round",
@@ -232,7 +249,7 @@ class Checkins:
         )
         stored = {int(r["user_id"]): r for r in rows}
         for key, acked in promised.items():
-            if key in soak.erased:
+            if key in soak.erased_at and soak.erased_at[key] >= acked.at:
                 continue  # their data went with /privacy delete
             row = stored.get(soak.member(key).id)
             if row is None:

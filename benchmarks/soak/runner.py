@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -38,6 +39,7 @@ T = TypeVar("T")
 ACK_LIMIT_MS = 3000.0  # Discord's deadline for the first response
 SETTLE_PATIENCE_S = 8.0  # wall seconds without progress before a moment counts as unsettled
 CHECK_EVERY = timedelta(days=1)  # simulated time between continuous checks
+STUCK_AFTER = timedelta(hours=1)  # overdue by this much at the end: stuck
 # Unhandled errors as Python and discord.py print them; the bot's own handled errors are
 # logged in its format and counted, not failed on.
 UNHANDLED = re.compile(
@@ -105,6 +107,18 @@ class SoakBot(BotProcess):
         env["CIRCLEKEEPER_CLOCK_FILE"] = str(self.clock_file)
         return env
 
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        """As the base class, and into `bot.log` beside the database, to follow a long run."""
+        assert proc.stdout is not None
+        with (self.clock_file.parent / "bot.log").open("a", encoding="utf-8") as file:
+            while line := await proc.stdout.readline():
+                text = line.decode(errors="replace").rstrip()
+                self.lines.append(text)
+                file.write(text + "\n")
+                file.flush()
+                self._new_line.set()
+        self._new_line.set()
+
 
 class Soak:
     """The run: built by `run_soak`; activities reach the world through it."""
@@ -133,7 +147,9 @@ class Soak:
         self.channels: dict[str, Channel] = {}  # circle key -> its text channel
         self.circle_ids: dict[str, int] = {}  # circle key -> the bot's circle id
         self.left: set[str] = set()  # members who left their server
-        self.erased: set[str] = set()  # members who used /privacy delete (until they act again)
+        self.erased: set[str] = set()  # members who used /privacy delete
+        self.erased_at: dict[str, datetime] = {}  # ... and when (their last erase)
+        self.exports: list[tuple[str, dict[str, Any]]] = []  # member key, /privacy export file
         self.absent_servers: set[int] = set()  # servers the bot was removed from
         # server -> [removed at, invited back at (None: not yet)]; purged: server -> when
         self.absences: dict[int, list[list[datetime | None]]] = {}
@@ -149,6 +165,9 @@ class Soak:
         self.cipher = TextCipher(self.bot.data_key)
         self._fault_until = 0.0  # monotonic: interactions sent before this may go unanswered
         self._restarting: asyncio.Lock = asyncio.Lock()
+        self._began = time.monotonic()
+        self.quiet = False  # no progress lines (tests)
+        self.history: History | None = None
 
     # -- what activities use --------------------------------------------------------------
     def now(self) -> datetime:
@@ -212,6 +231,15 @@ class Soak:
             if took > ACK_LIMIT_MS and sent > self._fault_until:
                 self.violate("acknowledged in 3 s", f"{took:.0f} ms")
         return reply
+
+    async def until(self, condition: Callable[[], bool], timeout: float = 10.0) -> bool:  # noqa: ASYNC109
+        """Whether `condition` came true within `timeout` wall seconds (an edit to come)."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
 
     async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         assert self.db is not None
@@ -283,10 +311,14 @@ class Soak:
         await self.server.stop()
         self.clock.close()
 
-    async def next_due(self) -> datetime | None:
+    async def next_due(self, after: datetime) -> datetime | None:
+        """The next time a stored timer or owed delivery falls due, after `after` (what was
+        due by then had its chance: if it is still there, the final check finds it)."""
         rows = await self.read(
-            "SELECT MIN(run_at) AS at FROM scheduled_jobs "
-            "UNION ALL SELECT MIN(next_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL"
+            "SELECT MIN(run_at) AS at FROM scheduled_jobs WHERE run_at > ? "
+            "UNION ALL SELECT MIN(next_at) FROM outbox WHERE delivered_at IS NULL "
+            "AND failed_at IS NULL AND next_at > ?",
+            (to_db(after), to_db(after)),
         )
         found = [from_db(r["at"]) for r in rows if r["at"] is not None]
         return min(found) if found else None
@@ -317,19 +349,23 @@ class Soak:
             elif time.monotonic() - last_change > SETTLE_PATIENCE_S:
                 self.figures.unsettled += 1
                 break
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.005)
         self.figures.settle_waits_s.append(time.monotonic() - began)
 
     async def play(self, history: History) -> None:
+        self.history = history
         events = history.events
         index = 0
         next_check = self.start + CHECK_EVERY
+        settled = self.start
         while True:
-            due = await self.next_due()
+            due = await self.next_due(settled)
             upcoming = events[index].at if index < len(events) else self.end
             moment = min(upcoming, due, self.end) if due else min(upcoming, self.end)
-            if moment > self.now():
-                self.clock.move_to(moment)
+            # Always a move, even to a time the clock passed already: the bot looks for what
+            # fell due at each move.
+            self.clock.move_to(moment)
+            settled = max(settled, moment)
             self.figures.moments += 1
             batch: list[Event] = []
             while index < len(events) and events[index].at <= moment:
@@ -344,10 +380,23 @@ class Soak:
             if self.now() >= next_check:
                 next_check = self.now() + CHECK_EVERY
                 await self.check(final=False)
-            if index >= len(events) and moment >= self.end:
+                self._progress()
+            if moment >= self.end:
                 break
         await self.settle(self.now())
         await self.check(final=True)
+
+    def _progress(self) -> None:
+        """One line per simulated day on stderr, so a long run shows where it is."""
+        if self.quiet:
+            return
+        f = self.figures
+        print(
+            f"  {self.now():%Y-%m-%d} wall {time.monotonic() - self._began:6.0f} s, "
+            f"{f.interactions} interactions, {f.kills} kills, {len(self.violations)} broken",
+            file=sys.stderr,
+            flush=True,
+        )
 
     async def _perform(self, event: Event) -> None:
         try:
@@ -356,11 +405,32 @@ class Soak:
             self.violate("runner", f"{event.describe()}: {error!r}", *event.subjects)
 
     async def check(self, final: bool) -> None:
+        before = len(self.violations)
         for activity in self.activities.values():
             for violation in await activity.check(self, final):
                 self.violations.append(violation)
         if final:
             self._check_log()
+            await self._check_nothing_stuck()
+        if not self.quiet and self.history is not None:
+            for violation in self.violations[before:]:  # as soon as seen, not only at the end
+                print(explain(violation, self.history, self.world.spec.seed), file=sys.stderr)
+
+    async def _check_nothing_stuck(self) -> None:
+        """At the end, after settling: no timer and no owed post or DM left overdue."""
+        overdue = self.now() - STUCK_AFTER
+        jobs = await self.read(
+            "SELECT job_id FROM scheduled_jobs WHERE run_at < ?", (to_db(overdue),)
+        )
+        for row in jobs:
+            self.violate("nothing stuck", f"timer {row['job_id']} overdue")
+        owed = await self.read(
+            "SELECT id, kind FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL "
+            "AND next_at < ?",
+            (to_db(overdue),),
+        )
+        for row in owed:
+            self.violate("no owed post or DM lost", f"delivery {row['id']} ({row['kind']}) overdue")
 
     def _check_log(self) -> None:
         token = self.server.token
@@ -397,7 +467,12 @@ def history_of(
     activities: Sequence[Activity], world: World, start: datetime, end: datetime
 ) -> History:
     seed = world.spec.seed
-    return History((a.name, draft) for a in activities for draft in a.plan(world, seed, start, end))
+    return History(
+        (a.name, draft)
+        for a in activities
+        for draft in a.plan(world, seed, start, end)
+        if start <= draft.at < end  # a follow-up drawn past the end does not happen
+    )
 
 
 def explain(violation: Violation, history: History, seed: int) -> str:

@@ -1,8 +1,8 @@
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.clock import SystemClock
+from bot.clock import SharedClock, SystemClock
 from bot.scheduling import JOB_CONCURRENCY, JobScheduler
 from bot.storage.database import Database
 from bot.storage.repositories import jobs as jobs_repo
@@ -186,3 +186,52 @@ async def test_a_failing_handler_is_tried_again_without_a_restart(
         assert calls == ["flaky:1"] * 3  # failed twice, then ran, and only then stopped
         async with db.read() as tx:
             assert await jobs_repo.get(tx, "flaky:1") is None
+
+
+async def test_a_timer_wakes_by_the_injected_clock_not_the_wall_clock(tmp_path: Path) -> None:
+    """The clock is a day ahead of the wall: a timer due in 0.2 s by it fires in 0.2 s."""
+    clock = SharedClock.create(tmp_path / "clock")
+    clock.move_to(datetime.now(UTC) + timedelta(days=1))
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+        await db.migrate()
+        scheduler = JobScheduler(db, clock)
+        scheduler.register("test", lambda job: asyncio.sleep(0))
+        await scheduler.start()
+        await scheduler.schedule("soon:1", "test", clock.now() + timedelta(seconds=0.2))
+        await _wait_for(lambda: scheduler.runs == 1)
+        await scheduler.shutdown()
+
+
+async def test_moving_the_clock_runs_what_fell_due_and_only_that(tmp_path: Path) -> None:
+    clock = SharedClock.create(tmp_path / "clock")
+    seen: list[str] = []
+
+    async def handler(job: StoredJob) -> None:
+        seen.append(job.job_id)
+
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+        await db.migrate()
+        scheduler = JobScheduler(db, clock)
+        scheduler.register("test", handler)
+        await scheduler.start()
+        start = clock.now()
+        await scheduler.schedule("week:1", "test", start + timedelta(days=7))
+        await scheduler.schedule("month:1", "test", start + timedelta(days=30))
+        clock.move_to(start + timedelta(days=8))  # what the soak runner does
+        assert await scheduler.clock_moved() == 1  # the week's timer; the month's waits
+        await _wait_for(lambda: scheduler.runs == 1)
+        await asyncio.sleep(0.2)
+        await scheduler.shutdown()
+    assert seen == ["week:1"]
+
+
+def test_a_shared_clock_is_read_by_another_opener_and_only_moves_forward(tmp_path: Path) -> None:
+    runner = SharedClock.create(tmp_path / "clock")
+    bot = SharedClock(tmp_path / "clock")  # the bot process opens the same file
+    target = datetime.now(UTC) + timedelta(days=100)
+    runner.move_to(target)
+    assert abs((bot.now() - target).total_seconds()) < 60
+    assert bot.moves == 1
+    runner.move_to(target - timedelta(days=50))  # never backwards
+    assert bot.now() >= target
+    assert bot.moves == 2
