@@ -160,9 +160,10 @@ class Membership:
             agreement = await soak.interact(
                 member.run("/circle join", channel=channel, circle=circle.name)
             )
-            if agreement is not None and "I agree" in agreement.buttons:
-                if await soak.interact(member.click("I agree", message=agreement)) is not None:
-                    self._count("rejoined")
+            if agreement is None or "I agree" not in agreement.buttons:
+                return
+            if await soak.interact(member.click("I agree", message=agreement)) is not None:
+                self._count("rejoined")
         elif action == "leave":
             soak.guilds[soak.world.members[key].server].remove_member(member)
             soak.left.add(key)
