@@ -25,7 +25,7 @@ ZONES = (
     "Australia/Sydney",  # southern
     "Pacific/Auckland",  # southern
 )
-EVENING = (time(18, 0), time(18, 30), time(19, 0), time(19, 30), time(20, 0))
+EVENING = (time(18, 30), time(19, 0))  # circles meet in the evening: many at once
 DAY_PAIRS = ((0, 3), (1, 4), (2, 5), (0, 2), (1, 3), (3, 6))
 
 
