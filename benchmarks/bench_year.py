@@ -10,6 +10,7 @@ every simulated day and at the end; a broken one prints its seed and the shortes
 that shows it, and the script exits 1.
 
 Run: .venv/bin/python benchmarks/bench_year.py [--days 365] [--seed 1] [--backends sqlite,pg]
+         [--servers 10 --circles 100 --members 2000] [--only c0.1,m0.13] [--fail-fast]
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from tests.postgres_server import PostgresServer
 START = utc(2027, 1, 4)  # a Monday; the year crosses every zone's daylight-saving changes
 
 
-async def one_run(spec: WorldSpec, backend: str, start=START) -> tuple[str, bool]:  # type: ignore[no-untyped-def]
+async def one_run(  # type: ignore[no-untyped-def]
+    spec: WorldSpec, backend: str, start=START, only=(), fail_fast=False
+) -> tuple[str, bool]:
     world = build_world(spec)
     postgres = PostgresServer.start() if backend == "pg" else None
     try:
@@ -45,16 +48,40 @@ async def one_run(spec: WorldSpec, backend: str, start=START) -> tuple[str, bool
                 holder["bytes"] = await database_bytes(soak)
 
             soak, history, wall = await run_soak(
-                world, every_activity(), Path(tmp), start, url, before_teardown=finish
+                world,
+                every_activity(),
+                Path(tmp),
+                start,
+                url,
+                before_teardown=finish,
+                only=only,
+                fail_fast=fail_fast,
             )
             text = render(
                 soak, history, wall, holder["lags"], int(holder["bytes"]),  # type: ignore[arg-type]
                 "SQLite" if backend == "sqlite" else "PostgreSQL",
             )  # fmt: skip
+            if soak.violations:
+                first = soak.violations[0]
+                text += (
+                    "\n  replay the events of this break alone (with every fault): "
+                    f"{' '.join(sys.argv[:1])} {_args_without_only()} "
+                    f"--backends {backend} --only {','.join(first.subjects)}"
+                )
             return text, not soak.violations
     finally:
         if postgres is not None:
             postgres.stop()
+
+
+def _args_without_only() -> str:
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip or arg in ("--only", "--backends"):
+            skip = not skip
+            continue
+        args.append(arg)
+    return " ".join(args)
 
 
 def _print_tasks() -> None:
@@ -80,7 +107,8 @@ async def main(options: argparse.Namespace) -> int:
     )
     ok = True
     for backend in options.backends.split(","):
-        text, held = await one_run(spec, backend)
+        only = [s for s in options.only.split(",") if s]
+        text, held = await one_run(spec, backend, only=only, fail_fast=options.fail_fast)
         print(text, flush=True)
         ok = ok and held
     return 0 if ok else 1
@@ -94,4 +122,10 @@ if __name__ == "__main__":
     parser.add_argument("--circles", type=int, default=100)
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--backends", default="sqlite,pg")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="replay only the events of these subjects (c0.1,m0.13), faults too",
+    )
+    parser.add_argument("--fail-fast", action="store_true", help="stop at the first break")
     sys.exit(asyncio.run(main(parser.parse_args())))

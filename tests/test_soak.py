@@ -17,12 +17,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.soak.activities import every_activity  # noqa: E402
-from benchmarks.soak.checkins import NOTE, SUMMARY_TITLE, Checkins  # noqa: E402
-from benchmarks.soak.faults import Faults  # noqa: E402
-from benchmarks.soak.history import Draft, History, shortest_history  # noqa: E402
-from benchmarks.soak.runner import Soak, explain, history_of, run_soak, utc  # noqa: E402
-from benchmarks.soak.world import WorldSpec, build_world  # noqa: E402
+from benchmarks.soak.activities import every_activity
+from benchmarks.soak.checkins import NOTE, SUMMARY_TITLE, Checkins
+from benchmarks.soak.faults import Faults
+from benchmarks.soak.history import Draft, History, shortest_history
+from benchmarks.soak.runner import Soak, explain, history_of, run_soak, utc
+from benchmarks.soak.world import WorldSpec, build_world
 
 MONTH_START = utc(2027, 3, 15)  # crosses Europe's spring change and the south's autumn one
 
@@ -68,7 +68,9 @@ def test_an_activity_draws_the_same_events_whatever_else_runs() -> None:
         (("c0",), 4, ["answer c0,m1"]),
         # a member's events across circles; faults before their first event are left out
         (("m3",), 30, ["answer c1,m3"]),
-        (("nobody",), 30, []),
+        # nothing of its own (a timer's work): the faults up to the break tell it
+        (("c7",), 6, ["kill bot", "kill bot"]),
+        ((), 30, []),
     ],
 )
 def test_the_shortest_history_keeps_the_subjects_events_and_the_faults_among_them(

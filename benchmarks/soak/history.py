@@ -51,6 +51,13 @@ class History:
             for n, (activity, d) in enumerate(ordered)
         ]
 
+    def keeping(self, subjects: Iterable[str]) -> History:
+        """Only the events about `subjects`, and every fault: a shorter run to replay a break."""
+        wanted = set(subjects)
+        kept = History([])
+        kept.events = [e for e in self.events if e.activity == "faults" or wanted & set(e.subjects)]
+        return kept
+
     def __len__(self) -> int:
         return len(self.events)
 
@@ -67,9 +74,10 @@ def shortest_history(
     """The events about `subjects` (and the faults between the first of them and `until`)."""
     wanted = set(subjects)
     about = [e for e in events if wanted & set(e.subjects) and (until is None or e.at <= until)]
-    if not about:
+    # A break with no event of its own (a timer's work, say) is told by the faults before it.
+    first = about[0].at if about else min((e.at for e in events), default=None)
+    if first is None or not wanted:
         return []
-    first = about[0].at
     faults = [
         e
         for e in events

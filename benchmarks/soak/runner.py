@@ -167,6 +167,7 @@ class Soak:
         self._restarting: asyncio.Lock = asyncio.Lock()
         self._began = time.monotonic()
         self.quiet = False  # no progress lines (tests)
+        self.fail_fast = False  # stop at the first check that finds a break
         self.history: History | None = None
 
     # -- what activities use --------------------------------------------------------------
@@ -381,6 +382,8 @@ class Soak:
                 next_check = self.now() + CHECK_EVERY
                 await self.check(final=False)
                 self._progress()
+                if self.fail_fast and self.violations:
+                    return
             if moment >= self.end:
                 break
         await self.settle(self.now())
@@ -493,11 +496,17 @@ async def run_soak(
     start: datetime,
     database_url: str | None = None,
     before_teardown: Callable[[Soak], Awaitable[None]] | None = None,
+    *,
+    only: Iterable[str] = (),
+    fail_fast: bool = False,
 ) -> tuple[Soak, History, float]:
     """Play the world's history; returns the run (figures, violations), history, wall time.
     `before_teardown` reads what it needs (the database) while the run is still open."""
     soak = Soak(world, activities, workdir, start, database_url)
+    soak.fail_fast = fail_fast
     history = history_of(activities, world, start, soak.end)
+    if only:
+        history = history.keeping(only)
     began = time.monotonic()
     try:
         await soak.setup()
