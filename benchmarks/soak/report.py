@@ -43,7 +43,8 @@ def render(
         f"{f.unanswered_in_fault} unanswered while the bot was being restarted, "
         f"{sum(f.refused.values())} refused by the client (button gone)",
         f"  acknowledgement: p50 {_p(f.ack_ms, 50):.0f} ms, p99 {_p(f.ack_ms, 99):.0f} ms, "
-        f"max {max(f.ack_ms, default=math.nan):.0f} ms (limit 3000 ms)",
+        f"max {max(f.ack_ms, default=math.nan):.0f} ms (limit 3000 ms); bare /ping in the same "
+        f"run: p50 {_p(f.ping_ms, 50):.0f} ms, p99 {_p(f.ping_ms, 99):.0f} ms (n={len(f.ping_ms)})",
         f"  scheduler lag (slot → round opened, simulated s): p50 {_p(lags, 50):.1f}, "
         f"p99 {_p(lags, 99):.1f}, max {max(lags, default=math.nan):.1f} over {len(lags)} rounds",
         f"  faults: {f.kills} SIGKILLs (restart p50 {_p(f.starts_s, 50):.1f} s), "

@@ -39,6 +39,7 @@ T = TypeVar("T")
 ACK_LIMIT_MS = 3000.0  # Discord's deadline for the first response
 SETTLE_PATIENCE_S = 8.0  # wall seconds without progress before a moment counts as unsettled
 CHECK_EVERY = timedelta(days=1)  # simulated time between continuous checks
+PINGS = 5  # bare /pings per simulated day
 STUCK_AFTER = timedelta(hours=1)  # overdue by this much at the end: stuck
 # Unhandled errors as Python and discord.py print them; the bot's own handled errors are
 # logged in its format and counted, not failed on.
@@ -87,6 +88,7 @@ class Figures:
     interactions: int = 0
     acknowledged: int = 0
     ack_ms: list[float] = field(default_factory=list)
+    ping_ms: list[float] = field(default_factory=list)  # bare /ping, a few a day
     unanswered_in_fault: int = 0  # sent while the bot was being killed and started again
     refused: Counter[str] = field(default_factory=Counter)  # driver refusals by kind
     moments: int = 0
@@ -381,6 +383,7 @@ class Soak:
             if self.now() >= next_check:
                 next_check = self.now() + CHECK_EVERY
                 await self.check(final=False)
+                await self._ping()
                 self._progress()
                 if self.fail_fast and self.violations:
                     return
@@ -388,6 +391,17 @@ class Soak:
                 break
         await self.settle(self.now())
         await self.check(final=True)
+
+    async def _ping(self) -> None:
+        """A bare `/ping` a few times a simulated day: the yardstick for the other answers."""
+        for key, member in list(self.members.items())[:: max(1, len(self.members) // PINGS)]:
+            if not self.present(key):
+                continue
+            channel = self.channels[self.world.members[key].circle]
+            with contextlib.suppress(DriverError):
+                reply = await member.run("/ping", channel=channel)
+                if reply.interaction.callback_at is not None:
+                    self.figures.ping_ms.append(ack_ms(reply))
 
     def _progress(self) -> None:
         """One line per simulated day on stderr, so a long run shows where it is."""
