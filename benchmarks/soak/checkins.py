@@ -35,6 +35,8 @@ SUMMARY_TITLE = "Check-in closed — "
 FACILITATORS_TITLE = "For facilitators — "
 SAVED = "Your check-in is "
 NOTE = re.compile(r"note-[0-9a-f]{10}")
+REMINDER = "A gentle reminder"
+REMINDED = re.compile(r"discord\.com/channels/\d+/\d+/(\d+)")
 WAVES = (timedelta(minutes=2), timedelta(hours=1), timedelta(hours=5))  # after opening
 # How late past its time a round may open or close before it counts as missed (the bot may
 # have been killed at that moment: its restart and catch-up take a moment of simulated time).
@@ -62,16 +64,23 @@ class CheckinFigures:
 class Checkins:
     name = "checkins"
 
-    def __init__(self, participation: float = 0.12) -> None:
+    def __init__(self, participation: float = 0.12, reminders: float = 0.25) -> None:
         self.participation = participation
+        self.reminders = reminders  # the share of members who turn reminders on
         self.acked: dict[int, dict[str, Acked]] = {}  # prompt message id -> member -> last
         self.notes: dict[str, tuple[str, str, Visibility]] = {}  # note -> member, circle, vis.
         self.tally = CheckinFigures()
         self._scanned: dict[int, int] = {}  # channel id -> messages already scanned
+        self._dm_scanned: dict[int, int] = {}  # DM channel id -> messages already scanned
+        self.reminded: dict[tuple[int, int], int] = {}  # (user id, prompt id) -> reminder DMs
 
     # -- the history ----------------------------------------------------------------------
     def plan(self, world: World, seed: int, start: datetime, end: datetime) -> Iterable[Draft]:
         rng = stream(seed, self.name)
+        for member in sorted(world.members):
+            if rng.random() < self.reminders:
+                at = start + timedelta(hours=rng.uniform(0, 48))
+                yield Draft(at, "reminders", (world.members[member].circle, member))
         for circle in world.circles.values():
             opening = circle.schedule.next_open_after(start)
             while opening < end:
@@ -130,6 +139,10 @@ class Checkins:
         if not soak.present(member_key):
             return
         member = soak.member(member_key)
+        if event.action == "reminders":
+            channel = soak.channels[circle_key]
+            await soak.interact(member.run("/checkin reminders", channel=channel, setting="on"))
+            return
         prompt = _latest(soak, circle_key, PROMPT_TITLE)
         if prompt is None:
             return  # no round yet (the server's data was purged, or the bot is restarting)
@@ -171,7 +184,48 @@ class Checkins:
         for model in soak.world.circles.values():
             await self._check_circle(soak, model, now, broken)
         self._check_visibility(soak, broken)
+        await self._check_reminders(soak, broken)
         return found
+
+    async def _check_reminders(self, soak: Soak, broken) -> None:  # type: ignore[no-untyped-def]
+        """One reminder DM per member and round at most; and one for every reminder the bot
+        delivered to a member who never answered that round and whose DMs were always open."""
+        sent = self.reminded  # (user id, prompt message id) -> reminder DMs, kept up to date
+        doubled: set[tuple[int, int]] = set()
+        for record in list(soak.server.state.channels.values()):
+            if record.recipient is None:
+                continue
+            start = self._dm_scanned.get(record.id, 0)
+            for message in record.messages[start:]:
+                if REMINDER in message.content:
+                    for prompt_id in REMINDED.findall(message.content):
+                        key = (record.recipient.id, int(prompt_id))
+                        sent[key] = sent.get(key, 0) + 1
+                        if sent[key] > 1:
+                            doubled.add(key)
+            self._dm_scanned[record.id] = len(record.messages)
+        for user_id, _ in doubled:
+            who = soak.key_of(user_id) or "?"
+            broken("no DM doubled", "a member got two reminders for one round", who)
+        rows = await soak.read(
+            "SELECT o.user_id, r.message_id FROM outbox o JOIN rounds r "
+            "ON r.id = CAST(json_extract(o.payload, '$.round_id') AS INTEGER) "
+            "WHERE o.kind = 'checkin-reminder' AND o.delivered_at IS NOT NULL "
+            "AND r.message_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM checkins c "
+            "WHERE c.round_id = r.id AND c.user_id = o.user_id)"
+            if soak.database_url is None
+            else "SELECT o.user_id, r.message_id FROM outbox o JOIN rounds r "
+            "ON r.id = (o.payload::json->>'round_id')::bigint "
+            "WHERE o.kind = 'checkin-reminder' AND o.delivered_at IS NOT NULL "
+            "AND r.message_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM checkins c "
+            "WHERE c.round_id = r.id AND c.user_id = o.user_id)"
+        )
+        for row in rows:
+            who = soak.key_of(int(row["user_id"]))
+            if who is None or who in soak.dms_ever_closed or who in soak.left:
+                continue
+            if (int(row["user_id"]), int(row["message_id"] or 0)) not in sent:
+                broken("no owed post or DM lost", "a delivered reminder is not in the DMs", who)
 
     async def _check_circle(self, soak: Soak, model: CircleModel, now: datetime, broken) -> None:  # type: ignore[no-untyped-def]
         present = soak.server_presence(model.server)
@@ -191,6 +245,13 @@ class Checkins:
         slots = [from_db(r["slot"]) for r in rows]
         if len(set(slots)) != len(slots):
             broken("round opened once", f"circle {circle_id}: a slot opened twice", model.key)
+        away = [r for r in rows if not present(from_db(r["slot"]))]
+        if away:
+            broken(
+                "no round while the bot is out of the server",
+                f"circle {circle_id}: {len(away)} round(s) opened while removed",
+                model.key,
+            )
         expected = _slots(model, soak.start, now - LATE)
         missing = [s for s in expected if s not in slots and present(s)]
         if missing:
@@ -318,6 +379,7 @@ class Checkins:
         return {
             "check-in answers sent": self.tally.answers_sent,
             "check-in answers acknowledged": self.tally.answers_acked,
+            "reminder DMs": sum(self.reminded.values()),
             "rounds closed and checked": len(self.tally.checked_rounds),
         }
 

@@ -62,7 +62,10 @@ class Faults:
         elif event.action == "db-lock":
             await soak.hold_write_lock(float(event.params["seconds"]))
         elif event.action == "dms":
-            soak.member(event.subjects[0]).dms_closed = bool(event.params["closed"])
+            closed = bool(event.params["closed"])
+            soak.member(event.subjects[0]).dms_closed = closed
+            if closed:
+                soak.dms_ever_closed.add(event.subjects[0])
 
     async def check(self, soak: Soak, final: bool) -> list[Violation]:
         return []

@@ -146,11 +146,13 @@ class Soak:
         self.guilds: dict[int, Guild] = {}
         self.facilitator_roles: dict[int, Role] = {}
         self.members: dict[str, Member] = {}
+        self._keys: dict[int, str] = {}  # user id -> member key
         self.channels: dict[str, Channel] = {}  # circle key -> its text channel
         self.circle_ids: dict[str, int] = {}  # circle key -> the bot's circle id
         self.left: set[str] = set()  # members who left their server
         self.erased: set[str] = set()  # members who used /privacy delete
         self.erased_at: dict[str, datetime] = {}  # ... and when (their last erase)
+        self.dms_ever_closed: set[str] = set()  # members whose DMs were closed at some point
         self.exports: list[tuple[str, dict[str, Any]]] = []  # member key, /privacy export file
         self.absent_servers: set[int] = set()  # servers the bot was removed from
         # server -> [removed at, invited back at (None: not yet)]; purged: server -> when
@@ -180,10 +182,9 @@ class Soak:
         return self.members[key]
 
     def key_of(self, user_id: int) -> str | None:
-        for key, member in self.members.items():
-            if member.id == user_id:
-                return key
-        return None
+        if len(self._keys) != len(self.members):
+            self._keys = {member.id: key for key, member in self.members.items()}
+        return self._keys.get(user_id)
 
     def present(self, key: str) -> bool:
         """In their server, and the bot is there too."""
@@ -295,6 +296,8 @@ class Soak:
             for m in self.world.server_members(s):
                 member = guild.add_member(m.name)
                 member.dms_closed = m.dms_closed
+                if m.dms_closed:
+                    self.dms_ever_closed.add(m.key)
                 self.members[m.key] = member
             for model in self.world.server_circles(s):
                 self.members[model.facilitator].add_role(self.facilitator_roles[s])

@@ -43,6 +43,7 @@ from bot.storage.repositories import buddies as buddies_repo
 from bot.storage.repositories import checkins as repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import dm_status
+from bot.storage.repositories import guilds as guilds_repo
 from bot.storage.repositories import jobs as jobs_repo
 from bot.storage.repositories import outbox as outbox_repo
 from bot.storage.repositories import roles as roles_repo
@@ -289,11 +290,20 @@ class CheckinService:
     async def _on_open_job(self, job: StoredJob) -> None:
         async with self._db.read() as tx:
             circle = await circles_repo.get(tx, int(job.payload["circle_id"]))
+            # Removed from the server (its data waits out the grace period): no prompt could be
+            # posted and no member could answer, so no round opens until the bot is back.
+            away = circle is not None and await guilds_repo.has_departed(tx, circle.guild_id)
         if circle is None or circle.schedule is None:
             return
         now = self._clock.now()
         slot_at = job.run_at
-        if now < slot_at + circle.schedule.close_after:  # still worth opening, even if late
+        if away:
+            log.info(
+                "Skipped round of circle %s due %s: the bot is not in its server",
+                circle.id,
+                slot_at,
+            )
+        elif now < slot_at + circle.schedule.close_after:  # still worth opening, even if late
             async with self._db.read() as tx:
                 stale = await repo.open_round_of(tx, circle.id)
             if stale is None or stale.slot != to_db(slot_at):

@@ -10,18 +10,20 @@ import asyncio
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.domain.checkins import Visibility
 from bot.domain.circles import Circle
+from bot.domain.schedule import RoundSchedule
 from bot.localdiscord import Channel, Guild, Member, Reply
 from bot.replies import SORRY
 from bot.services.privacy import GUILD_DATA_GRACE, PURGE_JOB_KIND
 from bot.storage import copy, member_data
 from bot.storage.repositories import jobs as jobs_repo
+from tests.e2e.checkin_helpers import schedule_opening
 from tests.e2e.conftest import World
 from tests.member_data_seed import member_row_counts, note_of, seed_guild, seed_member
 
@@ -435,3 +437,42 @@ async def test_re_inviting_the_bot_within_the_grace_period_keeps_the_data(world:
     assert await purge_job() is None
     await world.advance(timedelta(days=30))
     assert await guild_rows(world, third.id) == before
+
+
+async def test_no_round_opens_while_the_bot_is_out_of_the_server(world: World) -> None:
+    """Found by the simulated year: rounds kept opening in a server that had removed the bot
+    (their prompts failed, and reminders sent members to a channel the bot could not see)."""
+    services = world.bot.resources.services
+    third = world.server.create_guild("Third Server")
+    admin = third.add_member("Cy", manage_guild=True)
+    channel = third.create_text_channel("circle")
+    await world.server.wait_for(lambda: world.bot.get_channel(channel.id) is not None)
+    circle = await services.circles.create(third.id, "Fridays", channel.id, None, admin.id)
+    await services.circles.join(circle.id, admin.id)
+    now = world.clock.now()
+    async with world.bot.resources.db.transaction() as tx:
+        await schedule_opening(
+            tx, circle, daily_at(now + timedelta(hours=1)), now + timedelta(hours=1)
+        )
+
+    await world.server.remove_bot_from_guild(third)
+    await world.server.wait_for(lambda: world.bot.get_guild(third.id) is None)
+    await world.advance(timedelta(hours=2))
+    assert await count_rows(world, "rounds", "circle_id = ?", (circle.id,)) == 0
+    async with world.bot.resources.db.read() as tx:  # the next day's opening still waits
+        job = await jobs_repo.get(tx, f"checkin-open:{circle.id}")
+    assert job is not None and job.run_at > world.clock.now()
+
+    await world.server.invite_bot_to_guild(third)
+    await world.server.wait_for(lambda: world.bot.get_guild(third.id) is not None)
+    await world.advance(timedelta(days=1))
+    assert await count_rows(world, "rounds", "circle_id = ?", (circle.id,)) == 1
+
+
+def daily_at(when: datetime) -> RoundSchedule:
+    return RoundSchedule(
+        tuple(range(7)),
+        when.replace(tzinfo=None).time().replace(second=0, microsecond=0),
+        timedelta(hours=12),
+        "UTC",
+    )
