@@ -46,6 +46,7 @@ class Settings:
     ownership: Ownership = field(default_factory=Ownership)
     # the soak runner's clock (bot.clock.SharedClock); None = the system's time
     clock_file: Path | None = None
+    dm_min_gap: float = 1.0  # seconds between two DMs of one feature (Discord dislikes bursts)
 
     @property
     def shard_label(self) -> str:
@@ -124,7 +125,24 @@ def load_settings(
             get("CIRCLEKEEPER_SHARDS"), get("CIRCLEKEEPER_SHARD_COUNT"), _db_url(db_raw)
         ),
         clock_file=_clock_file(get("CIRCLEKEEPER_CLOCK_FILE")),
+        dm_min_gap=_dm_gap(get("CIRCLEKEEPER_DM_GAP")),
     )
+
+
+def _dm_gap(raw: str | None) -> float:
+    if raw is None:
+        return 1.0
+    try:
+        gap = float(raw)
+    except ValueError:
+        gap = -1.0
+    if not 0.05 <= gap <= 60:
+        raise ConfigError(
+            "CIRCLEKEEPER_DM_GAP",
+            f"{raw!r} is not a number of seconds from 0.05 to 60",
+            "CIRCLEKEEPER_DM_GAP=1.0 (the default)",
+        )
+    return gap
 
 
 def _clock_file(raw: str | None) -> Path | None:

@@ -106,6 +106,7 @@ def create_bot(resources: Resources, **options: Any) -> CircleBot:
     ownership = resources.settings.ownership
     trace = resources.metrics.trace_config()  # 429s, answer latency
     options.setdefault("http_trace", GlobalPacer.for_share(ownership).attach(trace))
+    options.setdefault("dm_min_gap", resources.settings.dm_min_gap)
     if ownership.shard_ids is not None:
         return ShardedCircleBot(
             resources,

@@ -64,7 +64,7 @@ class CheckinFigures:
 class Checkins:
     name = "checkins"
 
-    def __init__(self, participation: float = 0.12, reminders: float = 0.25) -> None:
+    def __init__(self, participation: float = 0.12, reminders: float = 0.1) -> None:
         self.participation = participation
         self.reminders = reminders  # the share of members who turn reminders on
         self.acked: dict[int, dict[str, Acked]] = {}  # prompt message id -> member -> last

@@ -40,6 +40,7 @@ ACK_LIMIT_MS = 3000.0  # Discord's deadline for the first response
 SETTLE_PATIENCE_S = 8.0  # wall seconds without progress before a moment counts as unsettled
 CHECK_EVERY = timedelta(days=1)  # simulated time between continuous checks
 PINGS = 5  # bare /pings per simulated day
+DM_GAP = 0.1  # seconds between DMs of one feature, in the soak
 STUCK_AFTER = timedelta(hours=1)  # overdue by this much at the end: stuck
 # Unhandled errors as Python and discord.py print them; the bot's own handled errors are
 # logged in its format and counted, not failed on.
@@ -107,6 +108,9 @@ class SoakBot(BotProcess):
     def environment(self) -> dict[str, str]:
         env = super().environment()
         env["CIRCLEKEEPER_CLOCK_FILE"] = str(self.clock_file)
+        # A year of DMs at the production pace (1 s apart per feature) would take days of wall
+        # time; 0.1 s keeps within Discord's limits, which the local server enforces.
+        env["CIRCLEKEEPER_DM_GAP"] = str(DM_GAP)
         return env
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:

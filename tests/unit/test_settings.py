@@ -19,6 +19,8 @@ def test_defaults_without_any_variable() -> None:
     assert settings.dev_guild_id is None
     assert settings.metrics_port is None  # metrics off: nothing listens
     assert settings.metrics_host == "127.0.0.1"
+    assert settings.dm_min_gap == 1.0
+    assert settings.clock_file is None  # the system's time
 
 
 def test_metrics_port_and_host_are_read() -> None:
@@ -26,6 +28,15 @@ def test_metrics_port_and_host_are_read() -> None:
         {"CIRCLEKEEPER_METRICS_PORT": "9464", "CIRCLEKEEPER_METRICS_HOST": "::1"}, env_file=None
     )
     assert (settings.metrics_port, settings.metrics_host) == (9464, "::1")
+
+
+def test_dm_gap_and_clock_file_are_read(tmp_path: Path) -> None:
+    (tmp_path / "clock").write_bytes(bytes(16))
+    settings = load_settings(
+        {"CIRCLEKEEPER_DM_GAP": "0.1", "CIRCLEKEEPER_CLOCK_FILE": str(tmp_path / "clock")},
+        env_file=None,
+    )
+    assert (settings.dm_min_gap, settings.clock_file) == (0.1, tmp_path / "clock")
 
 
 def test_fixture_env_file_is_read_and_environment_wins() -> None:
@@ -52,6 +63,10 @@ def test_fixture_env_file_is_read_and_environment_wins() -> None:
         ("CIRCLEKEEPER_METRICS_PORT", "65536"),
         ("CIRCLEKEEPER_METRICS_PORT", "nine"),
         ("CIRCLEKEEPER_METRICS_HOST", "metrics.example.org"),
+        ("CIRCLEKEEPER_DM_GAP", "0"),
+        ("CIRCLEKEEPER_DM_GAP", "fast"),
+        ("CIRCLEKEEPER_DM_GAP", "120"),
+        ("CIRCLEKEEPER_CLOCK_FILE", "/nonexistent/clock"),
     ],
 )
 def test_malformed_values_name_the_variable(variable: str, value: str) -> None:
