@@ -9,12 +9,16 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from benchmarks.soak.checkins import WAVES
 from benchmarks.soak.history import Draft, Event, stream
 from benchmarks.soak.world import World
 from bot.storage.database import Database
 
 if TYPE_CHECKING:
     from benchmarks.soak.runner import Soak, Violation
+
+
+FIRST_WAVE = WAVES[0]
 
 
 class Faults:
@@ -38,11 +42,14 @@ class Faults:
                 for opening in _openings(circle.schedule, start, end)
             }
         )
+        # Half at the opening itself (its timer's writes and posts), half at the first wave of
+        # answers two minutes later (members' writes in flight).
         for at in sorted(rng.sample(busy, min(kills, len(busy)))):
+            at += FIRST_WAVE if rng.random() < 0.5 else timedelta()
             yield Draft(at, "kill", ("bot",), {"after_s": round(rng.uniform(0.0, 0.6), 3)})
         for _ in range(locks):
             at = start + timedelta(seconds=rng.uniform(0, (end - start).total_seconds()))
-            at = rng.choice(busy) if rng.random() < 0.5 and busy else at
+            at = rng.choice(busy) + FIRST_WAVE if rng.random() < 0.5 and busy else at
             yield Draft(at, "db-lock", ("database",), {"seconds": round(rng.uniform(2.0, 6.0), 1)})
         members = sorted(world.members)
         for _ in range(dm_changes):
