@@ -5,7 +5,8 @@ from __future__ import annotations
 from benchmarks.soak.checkins import Checkins
 from benchmarks.soak.faults import Faults
 from benchmarks.soak.runner import Activity
+from benchmarks.soak.talking_piece import TalkingPiece
 
 
 def every_activity() -> list[Activity]:
-    return [Checkins(), Faults()]
+    return [Checkins(), Faults(), TalkingPiece()]

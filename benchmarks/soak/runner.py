@@ -213,6 +213,16 @@ class Soak:
                 self.violate("acknowledged in 3 s", f"{took:.0f} ms")
         return reply
 
+    @property
+    def restarting(self) -> bool:
+        """The bot is being killed and started again (a fault under way)."""
+        return self._restarting.locked()
+
+    async def restarted(self) -> None:
+        """Until a restart under way (if any) is over."""
+        async with self._restarting:
+            pass
+
     async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         assert self.db is not None
         async with self.db.read() as tx:
