@@ -73,8 +73,8 @@ class Press:
     lo: datetime  # simulated time just before the click
     hi: datetime  # once its effect was seen (or we stopped waiting)
     clicks: int
-    excused: bool = False  # the bot was killed while it was in flight
-    refused: bool = False  # the bot answered with a refusal
+    least: int  # turns it must have ended: 0 if the bot was killed meanwhile, or refused it
+    most: int  # 1, or 2 for two clicks on boards showing different turns
 
 
 @dataclass
@@ -111,6 +111,7 @@ class TalkingPiece:
         self.presses: dict[int, list[Press]] = {}
         self.ended_seen: dict[int, float] = {}  # gathering id -> monotonic time first seen ended
         self.found: list[Violation] = []  # seen while acting
+        self.stuck: set[int] = set()  # gatherings reported stuck
         self.tally = TalkFigures()
         self._ids: dict[int, str] = {}  # user id -> member key
 
@@ -231,11 +232,9 @@ class TalkingPiece:
             *(soak.interact(member.click(label, message=board)) for _ in range(clicks))
         )
         sent = [r for r in replies if r is not None]
-        if not sent:
-            return  # never reached the bot
-        ids = {r.interaction.payload["data"]["custom_id"] for r in sent}
-        if len(ids) > 1:
-            return  # the board changed between the clicks: not one turn pressed twice
+        # Two clicks carried one turn (the same board): they may move the piece once.
+        # Otherwise the board changed between them (each may be a legitimate move).
+        turns = {r.interaction.payload["data"]["custom_id"] for r in sent}
         self.tally.presses += 1
         self.tally.double_clicks += clicks > 1
         applied = await self._until_applied(soak, gid, kind, lo, kills)
@@ -245,7 +244,8 @@ class TalkingPiece:
         )
         self.tally.excused += excused
         self.tally.refused += refused
-        press = Press(gid, gkey, actor, kind, lo, soak.now(), clicks, excused, refused)
+        least = 0 if excused or refused or not sent else 1
+        press = Press(gid, gkey, actor, kind, lo, soak.now(), clicks, least, max(1, len(turns)))
         self.presses.setdefault(gid, []).append(press)
 
     async def _until_applied(
@@ -317,9 +317,11 @@ class TalkingPiece:
             if not _present_throughout(soak, soak.world.circles[circle].server, created, now):
                 continue
             subject = self.started[gid].gkey if gid in self.started else circle
-            self._check_board(soak, row, boards.get(gid, []), subject, final, found)
+            shown = boards.get((int(row["channel_id"]), gid), [])
+            self._check_board(soak, row, shown, subject, final, found)
             if row["live"] is not None:
-                if created + STUCK < now:
+                if created + STUCK < now and gid not in self.stuck:
+                    self.stuck.add(gid)  # reported once
                     found.append(
                         _violation(
                             soak,
@@ -387,7 +389,10 @@ class TalkingPiece:
             boards = _boards(soak, by_channel)
             if all(
                 r["live"] is not None
-                or any(ENDED_TEXT in m.text for m in boards.get(int(r["id"]), []))
+                or any(
+                    ENDED_TEXT in m.text
+                    for m in boards.get((int(r["channel_id"]), int(r["id"])), [])
+                )
                 for r in rows
             ):
                 return
@@ -402,7 +407,7 @@ class TalkingPiece:
         presses = self.presses.get(gid, [])
         for p in presses:
             n = sum(1 for t in g.turns if t.end is p.kind and p.lo <= t.ended_at <= p.hi)
-            if n > 1 or (n == 0 and not (p.excused or p.refused)):
+            if not p.least <= n <= p.most:
                 broken(
                     "a Done/Pass moves the piece once",
                     f"{p.kind.value} pressed ×{p.clicks} at {p.lo:%H:%M:%S} ended {n} turn(s)",
@@ -592,16 +597,17 @@ async def _board_showing(board: Message, gid: int, turn: int) -> bool:
     return True
 
 
-def _boards(soak: Soak, by_channel: dict[int, str]) -> dict[int, list[Message]]:
-    """Gathering id -> the public messages carrying its board's buttons."""
-    found: dict[int, list[Message]] = {}
-    for circle in by_channel.values():
+def _boards(soak: Soak, by_channel: dict[int, str]) -> dict[tuple[int, int], list[Message]]:
+    """(Channel, gathering id) -> the public messages there carrying its board's buttons (by
+    channel: SQLite may give a purged server's gathering id to a new one elsewhere)."""
+    found: dict[tuple[int, int], list[Message]] = {}
+    for channel_id, circle in by_channel.items():
         for message in soak.channels[circle].record.messages:
             if message.deleted or message.visible_to is not None or message.ephemeral:
                 continue
             ids = {int(m.group(1)) for c in _custom_ids(message) if (m := BOARD_ID.match(c))}
             for gid in ids:
-                found.setdefault(gid, []).append(message)
+                found.setdefault((channel_id, gid), []).append(message)
     return found
 
 
