@@ -112,6 +112,7 @@ class TalkingPiece:
         self.ended_seen: dict[int, float] = {}  # gathering id -> monotonic time first seen ended
         self.found: list[Violation] = []  # seen while acting
         self.stuck: set[int] = set()  # gatherings reported stuck
+        self.amiss: set[int] = set()  # gatherings reported with a board missing or doubled
         self.tally = TalkFigures()
         self._ids: dict[int, str] = {}  # user id -> member key
 
@@ -353,17 +354,20 @@ class TalkingPiece:
         gid = int(row["id"])
         message_id = row["message_id"]
         if message_id is None:
-            if from_db(row["created_at"]) + LATE < soak.now():
+            if from_db(row["created_at"]) + LATE < soak.now() and gid not in self.amiss:
+                self.amiss.add(gid)
                 found.append(
                     _violation(soak, "one board per gathering", f"{gid}: never posted", subject)
                 )
             return
         if len(shown) != 1 or shown[0].id != int(message_id):
-            found.append(
-                _violation(
-                    soak, "one board per gathering", f"{gid}: {len(shown)} board(s)", subject
+            if gid not in self.amiss:
+                self.amiss.add(gid)  # reported once
+                found.append(
+                    _violation(
+                        soak, "one board per gathering", f"{gid}: {len(shown)} board(s)", subject
+                    )
                 )
-            )
             return
         seen = self.ended_seen.get(gid)
         if seen == float("inf"):
