@@ -249,6 +249,16 @@ class Soak:
             await asyncio.sleep(0.01)
         return True
 
+    @property
+    def restarting(self) -> bool:
+        """The bot is being killed and started again (a fault under way)."""
+        return self._restarting.locked()
+
+    async def restarted(self) -> None:
+        """Until a restart under way (if any) is over."""
+        async with self._restarting:
+            pass
+
     async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         assert self.db is not None
         async with self.db.read() as tx:

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 TIME, NUDGE, GATHER, IDLE = "talk-time", "talk-nudge", "talk-gather", "talk-idle"
 BOARD = "talk-board"
+# The edit an ended gathering owes its board: durable (a restart must not leave a board that
+# still shows a live round), where other changes rely on the in-memory refresher alone.
+BOARD_END = "talk-board-end"
 CAS_ATTEMPTS = 3
 
 Change = Callable[[Gathering, datetime], Gathering]
@@ -53,6 +56,11 @@ class TalkBoard(Protocol):
 
     async def post_board(self, stored: StoredGathering, nonce: str) -> int:
         """Post the board; its message id. Raises `DeliveryFailed`."""
+        ...
+
+    async def show(self, gathering_id: int, version: int) -> None:
+        """Unless the board shows `version` (or later) already, edit it now (in the channel's
+        next edit slot). Raises `DeliveryFailed`."""
         ...
 
     async def missing(self, guild_id: int, member_ids: Sequence[int]) -> set[int]:
@@ -95,6 +103,7 @@ class TalkService:
         jobs.register(GATHER, self._on_gather)
         jobs.register(IDLE, self._on_idle)
         outbox.register(BOARD, self._deliver_board)
+        outbox.register(BOARD_END, self._deliver_end)
 
     def _changed(self, gathering_id: int) -> None:
         if self.board is not None:
@@ -166,6 +175,12 @@ class TalkService:
             await repo.set_message(tx, stored.id, message_id)
         self._changed(stored.id)  # a press may have come in while it was being posted
 
+    async def _deliver_end(self, run: DeliveryRun) -> None:
+        """The board of an ended gathering shows the end, even if the bot was killed between
+        the end and its edit (the refresher's work is lost with the process)."""
+        assert self.board is not None, "no TalkBoard attached"
+        await self.board.show(int(run.payload["gathering_id"]), int(run.payload["version"]))
+
     # -- the one way anything changes
 
     async def _change(
@@ -219,8 +234,19 @@ class TalkService:
             if not await repo.save(tx, stored, tp.anonymized(new) if ended else new):
                 raise VersionConflict()
             jobs = await self._store_timers(tx, stored, old, new, now)
+            if ended:
+                await outbox_repo.enqueue(
+                    tx,
+                    BOARD_END,
+                    f"{BOARD_END}:{stored.id}",
+                    now,
+                    {"gathering_id": stored.id, "version": stored.version + 1},
+                    guild_id=stored.guild_id,
+                )
         self._arm(jobs)
         self._changed(gathering_id)
+        if ended:
+            self._outbox.kick()
         return StoredGathering(
             stored.id,
             stored.guild_id,

@@ -82,6 +82,20 @@ class DiscordTalkBoard:
         self.shown[stored.id] = stored.version
         return message.id
 
+    async def show(self, gathering_id: int, version: int) -> None:
+        if self.shown.get(gathering_id, -1) >= version:
+            return  # the refresher showed it
+        stored = await self.service.get(gathering_id)
+        if stored is None or stored.message_id is None:
+            return  # gone, or its board is still to be posted (as it is then)
+        await self._wait_turn(stored.channel_id)
+        if self.shown.get(gathering_id, -1) >= version:
+            return  # the refresher showed it meanwhile
+        try:
+            await self._edit(gathering_id)
+        except (discord.HTTPException, *TRANSIENT_ERRORS) as error:
+            raise delivery_failure(error) from error
+
     async def missing(self, guild_id: int, member_ids: Sequence[int]) -> set[int]:
         guild = self.bot.get_guild(guild_id)
         if guild is None:

@@ -116,3 +116,45 @@ async def test_mutes_placed_before_a_restart_are_lifted_after_it(
             assert_spec_clean(server)
     finally:
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+async def test_a_gathering_ended_just_before_a_kill_shows_the_end_after_the_restart(
+    tmp_path: Path, database_target: str | Path
+) -> None:
+    """The end is stored, the process dies before the board is edited (its refresher waits
+    for the channel's edit slot): the board must not keep showing a live round for ever."""
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    db_path = tmp_path / "talk.db"
+    db_url = database_target if isinstance(database_target, str) else None
+    clock = FakeClock()
+    try:
+        async with strict_server() as server:
+            guild = server.create_guild("Sandbox")
+            ada = guild.add_member("Ada", manage_guild=True)
+            sam, kai = (guild.add_member(n) for n in ("Sam", "Kai"))
+            channel = guild.create_text_channel("circle")
+
+            async with running_bot(server, db_path, clock=clock, db_url=db_url) as first:
+                await circle_with(first, guild.id, channel, "Ending", [sam, kai], ada)
+                board = await start(ada, channel, order="members")
+                gid = await live_id(first, channel)
+                await ada.click("Begin", message=board)
+                await until(first, gid, lambda g: g.holder == sam.id)
+                await board_settled(first, gid)
+                first.resources.services.talk.board.gap = 60.0  # type: ignore[union-attr]
+                await sam.click("Done", message=board)  # edited now; the next edit waits 60 s
+                await until(first, gid, lambda g: g.holder == kai.id)
+                await board_settled(first, gid)
+                panel = await ada.click("Facilitator", message=board)
+                await ada.click("End", message=panel)
+                await until(first, gid, lambda g: not g.live)
+                assert "The gathering has ended" not in board.text  # the process stops here
+
+            clock.advance(timedelta(minutes=10))  # past the lease of a delivery under way
+            async with running_bot(server, db_path, clock=clock, db_url=db_url) as second:
+                await second.resources.services.outbox.drain()
+                await server.wait_for(lambda: "The gathering has ended" in board.text)
+                assert board.buttons == ["Airtime (facilitator)"]
+            assert_spec_clean(server)
+    finally:
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
