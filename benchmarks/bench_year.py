@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.soak.activities import every_activity
+from benchmarks.soak.activities import MONTH, YEAR, Intensity, every_activity
 from benchmarks.soak.report import database_bytes, render, scheduler_lags
 from benchmarks.soak.runner import run_soak, utc
 from benchmarks.soak.world import WorldSpec, build_world
@@ -34,7 +34,7 @@ START = utc(2027, 1, 4)  # a Monday; the year crosses every zone's daylight-savi
 
 
 async def one_run(  # type: ignore[no-untyped-def]
-    spec: WorldSpec, backend: str, start=START, only=(), fail_fast=False
+    spec: WorldSpec, backend: str, intensity: Intensity, start=START, only=(), fail_fast=False
 ) -> tuple[str, bool]:
     world = build_world(spec)
     postgres = PostgresServer.start() if backend == "pg" else None
@@ -49,7 +49,7 @@ async def one_run(  # type: ignore[no-untyped-def]
 
             soak, history, wall = await run_soak(
                 world,
-                every_activity(),
+                every_activity(intensity),
                 Path(tmp),
                 start,
                 url,
@@ -108,7 +108,11 @@ async def main(options: argparse.Namespace) -> int:
     ok = True
     for backend in options.backends.split(","):
         only = [s for s in options.only.split(",") if s]
-        text, held = await one_run(spec, backend, only=only, fail_fast=options.fail_fast)
+        intensity = YEAR if options.days > 90 else MONTH
+        print(f"  intensity: {intensity}", file=sys.stderr, flush=True)
+        text, held = await one_run(spec, backend, intensity, only=only, fail_fast=options.fail_fast)
+        text += f"\n  intensity: {intensity}"
+
         print(text, flush=True)
         ok = ok and held
     return 0 if ok else 1

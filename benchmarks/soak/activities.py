@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from benchmarks.soak.checkins import Checkins
 from benchmarks.soak.faults import Faults
 from benchmarks.soak.membership import Membership
@@ -9,5 +11,27 @@ from benchmarks.soak.runner import Activity
 from benchmarks.soak.talking_piece import TalkingPiece
 
 
-def every_activity() -> list[Activity]:
-    return [Checkins(), Faults(), Membership(), TalkingPiece(share=0.25)]
+@dataclass(frozen=True)
+class Intensity:
+    """How much of circle life is played: the wall time of a run grows with it.
+
+    A talking-piece gathering costs seconds of wall time whatever the clock does (each press
+    waits for the board's paced edit, 1.05 s per channel, as a member reads it), so only a
+    share of the circle-weeks gather."""
+
+    participation: float = 0.12  # of members answering a round
+    reminders: float = 0.1  # of members with reminders on
+    gatherings: float = 0.25  # of circle-weeks with a talking-piece gathering
+
+
+MONTH = Intensity()
+YEAR = Intensity(participation=0.08, reminders=0.05, gatherings=0.03)
+
+
+def every_activity(intensity: Intensity = MONTH) -> list[Activity]:
+    return [
+        Checkins(participation=intensity.participation, reminders=intensity.reminders),
+        Faults(),
+        Membership(),
+        TalkingPiece(share=intensity.gatherings),
+    ]
