@@ -10,7 +10,8 @@ Invariants:
 - no anonymous asker revealed: the asker's id, mention or name appears in no message,
   embed, file or thread name about their anonymous ask (its thread, DMs naming it) that
   anyone but the asker sees, nor in another member's export, except the reply to a
-  facilitator whose reveal was recorded; the anonymity stored is the one the asker chose;
+  facilitator whose reveal was recorded;
+- anonymity as chosen: each ask is stored anonymous exactly when its asker chose so;
 - every reveal recorded: each acknowledged reveal names the real asker and has its row
   (by that facilitator); no row without a reveal; the asker is told once by DM;
 - each acknowledged ask is stored, and posted exactly once (one thread, one post in it);
@@ -130,7 +131,7 @@ class HelpRequests:
         self.asks: dict[str, AskModel] = {}  # token -> the ask
         self.reveals: list[Reveal] = []  # acknowledged
         self.reveal_tries: Counter[tuple[int, str]] = Counter()  # ask id, facilitator: sent
-        self.thanks: dict[str, tuple[str, str, datetime]] = {}  # note -> giver, circle, acked
+        self.thanks: dict[str, tuple[str, str, datetime]] = {}  # note -> ask token, giver, acked
         self.help_channels: dict[str, int] = {}  # circle -> the channel its asks open in
         self.found: list[tuple[str, str, tuple[str, ...]]] = []  # broken while performing
         self.tally: Counter[str] = Counter()
@@ -383,7 +384,7 @@ class HelpRequests:
             )
         )
         if thanked is not None and "Thanks posted" in thanked.text:
-            self.thanks[note] = (who, circle_key, soak.now())
+            self.thanks[note] = (token, who, soak.now())
             self.tally["thanks posted"] += 1
 
     async def _helper_time(self, soak: Soak, event: Event, circle_key: str, who: str) -> None:
@@ -515,6 +516,10 @@ class HelpRequests:
 
         now = soak.now()
         stored = await self._load_asks(soak)
+        if final:
+            outcomes = Counter(str(r["outcome"] or "open") for r in stored.values())
+            for outcome, n in outcomes.items():
+                self.tally[f"asks ending {outcome}"] = n
         self._check_stored(soak, stored, now)
         self._check_posted(soak, stored, now)
         rows = await soak.read("SELECT ask_id, requester_id, revealed_by_user_id FROM help_reveals")
@@ -556,10 +561,9 @@ class HelpRequests:
                     )
             elif bool(row["anonymous"]) != model.anonymous:
                 self._broken(
-                    "no anonymous asker revealed",
+                    "anonymity as chosen",
                     f"ask {row['id']}: stored anonymous={bool(row['anonymous'])}, chosen {model.anonymous}",
                     model.token,
-                    model.asker,
                 )
 
     def _check_posted(self, soak: Soak, stored: dict[str, dict[str, Any]], now: datetime) -> None:
@@ -624,7 +628,6 @@ class HelpRequests:
                     "no anonymous asker revealed",
                     f"channel {record.id}: a message about an anonymous ask names its asker",
                     model.token,
-                    model.asker,
                 )
         for record in list(soak.server.state.channels.values()):
             if not record.is_thread:
@@ -695,10 +698,10 @@ class HelpRequests:
             for message in record.visible_messages():
                 for note in re.findall(r"thanks-[0-9a-f]{10}", message.content):
                     seen[note] += 1
-        for note, (giver, circle, at) in self.thanks.items():
+        for note, (token, giver, at) in self.thanks.items():
             if seen[note] > 1 or (seen[note] == 0 and at + LATE < now and giver not in soak.erased):
                 self._broken(
-                    "each thank-you posted once", f"posted {seen[note]} times", giver, circle
+                    "each thank-you posted once", f"posted {seen[note]} times", token, giver
                 )
 
     async def _check_open(

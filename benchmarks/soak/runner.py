@@ -397,7 +397,13 @@ def history_of(
     activities: Sequence[Activity], world: World, start: datetime, end: datetime
 ) -> History:
     seed = world.spec.seed
-    return History((a.name, draft) for a in activities for draft in a.plan(world, seed, start, end))
+    # An event at or after the end would never be reached: the run would wait for it forever.
+    return History(
+        (a.name, draft)
+        for a in activities
+        for draft in a.plan(world, seed, start, end)
+        if draft.at < end
+    )
 
 
 def explain(violation: Violation, history: History, seed: int) -> str:
