@@ -15,12 +15,14 @@ Invariants:
 - every reveal recorded: each acknowledged reveal names the real asker and has its row
   (by that facilitator); no row without a reveal; the asker is told once by DM;
 - each acknowledged ask is stored, and posted exactly once (one thread, one post in it);
-- no ask stuck open: every open ask's next idle-care step is not overdue;
+- no ask stuck open: every open ask's next idle-care step is not overdue; an ask is closed
+  as "the person who asked is no longer in the server" only if they left;
 - each acknowledged public thank-you is posted once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -131,7 +133,7 @@ class HelpRequests:
         self.asks: dict[str, AskModel] = {}  # token -> the ask
         self.reveals: list[Reveal] = []  # acknowledged
         self.reveal_tries: Counter[tuple[int, str]] = Counter()  # ask id, facilitator: sent
-        self.thanks: dict[str, tuple[str, str, datetime]] = {}  # note -> ask token, giver, acked
+        self.thanks: dict[str, tuple[AskModel, str, datetime]] = {}  # note -> ask, helper, acked
         self.help_channels: dict[str, int] = {}  # circle -> the channel its asks open in
         self.found: list[tuple[str, str, tuple[str, ...]]] = []  # broken while performing
         self.tally: Counter[str] = Counter()
@@ -236,28 +238,31 @@ class HelpRequests:
     async def prepare(self, soak: Soak) -> None:
         """Each server gets a #help channel; its facilitators send half their circles' asks
         there (the rest open in the circle's own channel, the default)."""
-        for s, guild in soak.guilds.items():
+        # The channels first: the bot learns of a channel a moment after it is made, and a
+        # channel it has not seen yet is answered "something went wrong".
+        created = {s: guild.create_text_channel(f"help-{s}") for s, guild in soak.guilds.items()}
+        for s in soak.guilds:
             await _facilitator_role(soak, s)
-            help_channel = guild.create_text_channel(f"help-{s}")
             for n, model in enumerate(soak.world.server_circles(s)):
                 self.help_channels[model.key] = soak.channels[model.key].id
                 if n % 2:
                     continue
-                reply = await soak.interact(
-                    soak.member(model.facilitator).run(
-                        "/facilitate circle help-channel",
-                        channel=soak.channels[model.key],
-                        force=True,  # the server lets its facilitators' role use /facilitate
-                        circle=model.name,
-                        options={"channel": help_channel},
+                for attempt in range(3):
+                    reply = await soak.interact(
+                        soak.member(model.facilitator).run(
+                            "/facilitate circle help-channel",
+                            channel=soak.channels[model.key],
+                            force=True,  # the server lets its facilitators' role use /facilitate
+                            circle=model.name,
+                            options={"channel": created[s]},
+                        )
                     )
-                )
-                if reply is None or "Asks open their threads" not in reply.text:
-                    raise RuntimeError(
-                        f"circle {model.key}: the help channel was not set: "
-                        + (reply.describe() if reply else "no answer")
-                    )
-                self.help_channels[model.key] = help_channel.id
+                    if reply is not None and "Asks open their threads" in reply.text:
+                        break
+                    await asyncio.sleep(0.5 * (attempt + 1))
+                else:
+                    raise RuntimeError(f"circle {model.key}: the help channel was not set")
+                self.help_channels[model.key] = created[s].id
 
     # -- members acting -------------------------------------------------------------------
     async def perform(self, soak: Soak, event: Event) -> None:
@@ -384,7 +389,7 @@ class HelpRequests:
             )
         )
         if thanked is not None and "Thanks posted" in thanked.text:
-            self.thanks[note] = (token, who, soak.now())
+            self.thanks[note] = (self.asks[token], str(helper), soak.now())
             self.tally["thanks posted"] += 1
 
     async def _helper_time(self, soak: Soak, event: Event, circle_key: str, who: str) -> None:
@@ -698,10 +703,11 @@ class HelpRequests:
             for message in record.visible_messages():
                 for note in re.findall(r"thanks-[0-9a-f]{10}", message.content):
                     seen[note] += 1
-        for note, (token, giver, at) in self.thanks.items():
-            if seen[note] > 1 or (seen[note] == 0 and at + LATE < now and giver not in soak.erased):
+        for note, (model, helper, at) in self.thanks.items():
+            owed = self._settled(soak, model, at, now) and helper not in soak.erased
+            if seen[note] > 1 or (seen[note] == 0 and owed):
                 self._broken(
-                    "each thank-you posted once", f"posted {seen[note]} times", token, giver
+                    "each thank-you posted once", f"posted {seen[note]} times", model.token
                 )
 
     async def _check_open(
@@ -709,7 +715,15 @@ class HelpRequests:
     ) -> None:
         for token, row in stored.items():
             model = self.asks.get(token)
-            if model is None or row["closed_at"] is not None:
+            if model is None:
+                continue
+            if row["outcome"] == "left" and model.asker not in soak.left:
+                self._broken(
+                    "closed as left only when the asker left",
+                    f"ask {row['id']} closed as left while its asker is in the server",
+                    token,
+                )
+            if row["closed_at"] is not None:
                 continue
             server = soak.world.members[model.asker].server
             if server in soak.absent_servers or not soak.server_presence(server)(now):
@@ -720,6 +734,10 @@ class HelpRequests:
                 bool(row["flagged"]),
             )
             due = next_care_at(state, int(row["idle_days"] or 3))
+            # Idle care waits while the bot is out of the server, and resumes on its return.
+            back = [b for _, b in soak.absences.get(server, []) if b is not None]
+            if due is not None and back:
+                due = max(due, *back)
             if due is not None and due + STUCK < now:
                 self._broken(
                     "no ask stuck open",
