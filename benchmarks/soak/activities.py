@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmarks.soak.care import Care
 from benchmarks.soak.checkins import Checkins
 from benchmarks.soak.faults import Faults
+from benchmarks.soak.help_requests import HelpRequests
 from benchmarks.soak.membership import Membership
 from benchmarks.soak.runner import Activity
 from benchmarks.soak.talking_piece import TalkingPiece
@@ -22,10 +24,12 @@ class Intensity:
     participation: float = 0.12  # of members answering a round
     reminders: float = 0.1  # of members with reminders on
     gatherings: float = 0.25  # of circle-weeks with a talking-piece gathering
+    asks: float = 2.0  # help asks per circle and month
+    plan_edits: float = 1.0  # crisis-plan edits per member and year
 
 
 MONTH = Intensity()
-YEAR = Intensity(participation=0.08, reminders=0.05, gatherings=0.03)
+YEAR = Intensity(participation=0.08, reminders=0.05, gatherings=0.03, asks=0.5, plan_edits=0.3)
 
 
 def every_activity(intensity: Intensity = MONTH) -> list[Activity]:
@@ -34,4 +38,6 @@ def every_activity(intensity: Intensity = MONTH) -> list[Activity]:
         Faults(),
         Membership(),
         TalkingPiece(share=intensity.gatherings),
+        HelpRequests(asks_per_circle_month=intensity.asks),
+        Care(edits_per_member_year=intensity.plan_edits),
     ]

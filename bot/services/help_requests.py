@@ -64,6 +64,7 @@ from bot.storage.repositories.jobs import StoredJob
 log = logging.getLogger(__name__)
 
 CARE = "help-care"
+CARE_RECHECK = timedelta(days=1)  # idle care while the bot is out of the server: look again
 # What asks owe Discord (outbox kinds).
 THREAD, ROUTE, OFFERED, ACCEPTED, ADDITION = (
     "help-thread",
@@ -118,8 +119,9 @@ class HelpNotifier(Protocol):
         """Public in `channel_id`, or a DM to the recipient when `channel_id` is None."""
         ...
 
-    async def is_member(self, guild_id: int, user_id: int) -> bool:
-        """Whether the member is still in the server (asked of Discord)."""
+    async def is_member(self, guild_id: int, user_id: int) -> bool | None:
+        """Whether the member is still in the server (asked of Discord); None when the bot
+        is not in that server itself (removed, perhaps to be invited back), so it can't tell."""
         ...
 
 
@@ -491,7 +493,16 @@ class HelpService:
             ask = await repo.get_ask(tx, self._cipher, ask_id)
         if ask is None or not ask.is_open:
             return
-        if not await self._notify().is_member(ask.guild_id, ask.requester_id):
+        member = await self._notify().is_member(ask.guild_id, ask.requester_id)
+        if member is None:  # the bot is out of the server: whether the asker left is unknown
+            later = StoredJob(
+                job.job_id, CARE, self._clock.now() + CARE_RECHECK, job.payload, ask.guild_id
+            )
+            async with self._db.transaction() as tx:
+                await jobs_repo.upsert(tx, later)
+            self._jobs.arm(later)
+            return
+        if not member:
             await self._close_for(ask, Outcome.LEFT)
             return
         now = self._clock.now()
@@ -753,9 +764,13 @@ class HelpService:
             return  # closed before it went out: nothing to act on any more
         if kind in (ROUTE, ACCEPTED) and ask.thread_id is None:
             raise DeliveryFailed("the ask's thread is not open yet", permanent=False)
-        if kind == OFFERED and not await self._notify().is_member(ask.guild_id, ask.requester_id):
-            await self._close_for(ask, Outcome.LEFT)
-            return
+        if kind == OFFERED:
+            member = await self._notify().is_member(ask.guild_id, ask.requester_id)
+            if member is None:
+                raise DeliveryFailed("the bot is not in the ask's server", permanent=False)
+            if not member:
+                await self._close_for(ask, Outcome.LEFT)
+                return
         if kind == REVEALED:
             async with self._db.read() as tx:
                 found = await repo.get_reveal(tx, self._cipher, int(run.payload["reveal_id"]))

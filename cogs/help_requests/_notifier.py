@@ -206,10 +206,10 @@ class DiscordHelpNotifier:
         await self._send(channel, run, "post", content=content, allowed_mentions=mentions)
         return True
 
-    async def is_member(self, guild_id: int, user_id: int) -> bool:
+    async def is_member(self, guild_id: int, user_id: int) -> bool | None:
         guild = self.bot.get_guild(guild_id)
-        if guild is None:
-            return False
+        if guild is None:  # the bot itself was removed: it cannot tell
+            return None
         try:
             await guild.fetch_member(user_id)
         except discord.NotFound:

@@ -225,6 +225,31 @@ async def test_a_member_who_left_has_their_open_ask_closed_at_care_time(world: W
     assert thread.archived and "no longer in the server" in thread.messages[-1].text
 
 
+async def test_idle_care_while_the_bot_is_out_of_the_server_does_not_close_as_left(
+    world: World,
+) -> None:
+    """Removed from the server (and invited back within the grace period), the bot cannot
+    tell whether an asker left: their ask stays open and idle care resumes on its return."""
+    sam = world.sam
+    channel = await hh.circle(world, "Away Circle", sam)
+    await hh.ask(sam, channel, what="Borrow a ladder")
+    await hh.settle(world)
+    await world.server.remove_bot_from_guild(world.guild)
+    await world.server.wait_for(lambda: world.bot.get_guild(world.guild.id) is None)
+    await world.advance(timedelta(days=3, minutes=1))  # care comes due while it is away
+    circle = await circle_named(world.bot, world.guild.id, "Away Circle")
+    async with world.bot.resources.db.read() as tx:
+        rows = await tx.fetchall(
+            "SELECT outcome, closed_at FROM help_asks WHERE circle_id = ?", (circle.id,)
+        )
+    assert [(r["outcome"], r["closed_at"]) for r in rows] == [(None, None)]
+    await world.server.invite_bot_to_guild(world.guild)
+    await world.server.wait_for(lambda: world.bot.get_guild(world.guild.id) is not None)
+    await world.advance(timedelta(days=1, minutes=1))
+    assert [m for m in sam.dms if "Do you still need this?" in m.text]
+    assert "no longer in the server" not in "\n".join(m.text for m in hh.thread(channel).messages)
+
+
 async def test_an_offer_on_the_ask_of_a_member_who_left_closes_it(world: World) -> None:
     sam, kai = world.sam, world.kai
     channel = await hh.circle(world, "Gone Circle", sam, kai)
