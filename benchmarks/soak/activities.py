@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from benchmarks.soak.buddies import Buddies
 from benchmarks.soak.checkins import Checkins
 from benchmarks.soak.faults import Faults
 from benchmarks.soak.runner import Activity
 
 
 def every_activity() -> list[Activity]:
-    return [Checkins(), Faults()]
+    return [Checkins(), Faults(), Buddies()]

@@ -95,6 +95,29 @@ class Figures:
     starts_s: list[float] = field(default_factory=list)
 
 
+class Marks(set[str]):
+    """A set of member keys that remembers when each was first added, even once removed:
+    an activity can tell whether a member was gone or erased at any moment since."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        super().__init__()
+        self._now = now
+        self.since: dict[str, datetime] = {}
+
+    def add(self, key: str) -> None:
+        self.since.setdefault(key, self._now())
+        super().add(key)
+
+    def update(self, *others: Iterable[str]) -> None:
+        for other in others:
+            for key in other:
+                self.add(key)
+
+    def __ior__(self, other: Any) -> Marks:  # type: ignore[override, misc]
+        self.update(other)
+        return self
+
+
 class SoakBot(BotProcess):
     def __init__(self, *args: Any, clock_file: Path, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -132,8 +155,10 @@ class Soak:
         self.members: dict[str, Member] = {}
         self.channels: dict[str, Channel] = {}  # circle key -> its text channel
         self.circle_ids: dict[str, int] = {}  # circle key -> the bot's circle id
-        self.left: set[str] = set()  # members who left their server
-        self.erased: set[str] = set()  # members who used /privacy delete (until they act again)
+        # members who left their server; who used /privacy delete (until they act again).
+        # Both remember when each member was first added (`since`), even once taken out.
+        self.left: Marks = Marks(self.now)
+        self.erased: Marks = Marks(self.now)
         self.absent_servers: set[int] = set()  # servers the bot was removed from
         # server -> [removed at, invited back at (None: not yet)]; purged: server -> when
         self.absences: dict[int, list[list[datetime | None]]] = {}
