@@ -21,7 +21,7 @@ def _cycle(number: int, placed: bool = True) -> CycleSeen:
         began,
         {1: {ME, 7}} if placed else {1: {7, 8}},
         set(),
-        began + 14 * DAY,
+        began + 14 * DAY + timedelta(milliseconds=1),  # the end job ran as the next started
     )
 
 
@@ -46,7 +46,7 @@ def test_an_acknowledged_join_leave_or_snooze_decides_and_an_unanswered_one_is_a
 def test_three_silent_cycles_pause_and_joining_again_resumes() -> None:
     cycles = [_cycle(n) for n in range(3)]
     model = _model()
-    after = START + 45 * DAY
+    after = START + 42 * DAY  # the fourth cycle starts: the third ended "after" it
     assert model._active("m", START + 30 * DAY, cycles[:2], ME) is True
     assert model._active("m", after, cycles, ME) is False
     model.answers[(1, "m")] = Answers(last="connected")  # answering resets the count
@@ -55,7 +55,7 @@ def test_three_silent_cycles_pause_and_joining_again_resumes() -> None:
     assert model._active("m", after, cycles, ME) is None
     del model.answers[(1, "m")]
     assert model._active("m", after, [*cycles[:2], _cycle(2, placed=False)], ME) is True
-    model.changes["m"].append(Change(START + 44 * DAY, "join", True))
+    model.changes["m"].append(Change(START + 41 * DAY, "join", True))
     assert model._active("m", after, cycles, ME) is True
 
 

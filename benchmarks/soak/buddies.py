@@ -27,7 +27,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +46,13 @@ if TYPE_CHECKING:
 EVERY_WEEKS = 2
 TIMES = (time(9, 0), time(12, 30), time(17, 0), time(19, 15))
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-LATE = timedelta(hours=1)  # a start may wait for a restart; later than this it was missed
+LATE = timedelta(hours=1)
+# The shared clock runs on in real time between the runner's moves, and the bot reads it
+# before it acts (a start reads its pool after its time; a cycle's end job may run while
+# the next start is under way): two readings this close may be in either order.
+NEAR = timedelta(minutes=10)  # a start may wait for a restart; later than this it was missed
 BUTTON = re.compile(r"^buddy:(\d+):(connected|not_yet|skip)$")
+STATS = re.compile(r"<t:(\d+):D>: \d+ paired in (\d+) groups, “we connected” (\d+)/")
 MENTION = re.compile(r"<@(\d+)>")
 LABELS = {"connected": "We connected", "not_yet": "Not yet", "skip": "Skip this cycle"}
 NOTED = {  # the start of the bot's answer to each button (bot/ui/buddies.py)
@@ -99,7 +104,8 @@ class Tally:
     placements_checked: int = 0
     intros_checked: int = 0
     threads_seen: int = 0
-    paused_notes: int = 0  # members paused after three silent cycles
+    paused_notes: int = 0
+    stats_checked: int = 0  # members paused after three silent cycles
 
 
 @dataclass
@@ -108,7 +114,7 @@ class Answers:
 
     last: str | None = None  # the last answer acknowledged as noted
     maybe: bool = False  # a click went unanswered (the bot may have stored it)
-    after_last: list[str] = field(default_factory=list)
+    last_at: datetime | None = None  # when it was acknowledged
 
 
 class Buddies:
@@ -227,6 +233,10 @@ class Buddies:
                                 "returning": "join",
                             }[kind]
                             yield Draft(at, action, (circle.key, member), params)  # fmt: skip
+                # Near the cycle's end its facilitator looks at the counts.
+                at = began + window - timedelta(hours=2, seconds=rng.uniform(0, 3600))
+                if at < end:
+                    yield Draft(at, "stats", (circle.key, circle.facilitator))
 
     # -- the world's first rows -----------------------------------------------------------
     async def seed(self, soak: Soak, db: Database) -> None:
@@ -306,8 +316,10 @@ class Buddies:
             if reply is not None and "won't be paired" in reply.text:
                 self.tally.avoids_acked += 1
                 self.avoids.setdefault(pair, soak.now())
-            elif reply is None:
+            else:
                 self.maybe_avoids.add(pair)
+        elif event.action == "stats":
+            await self._stats(soak, circle_key, member_key)
         elif event.action == "answer":
             await self._answer(
                 soak,
@@ -326,10 +338,10 @@ class Buddies:
         acked: tuple[str, ...],
         until: date | None = None,
     ) -> None:
-        if reply is None:  # unanswered while the bot restarted: it may have happened
-            self.changes.setdefault(member_key, []).append(Change(soak.now(), kind, False, until))
-        elif any(text in reply.text for text in acked):
-            self.changes.setdefault(member_key, []).append(Change(soak.now(), kind, True, until))
+        sure = reply is not None and any(text in reply.text for text in acked)
+        # Anything else may have happened (unanswered in a restart, or answered oddly):
+        # a maybe, which is never called a break.
+        self.changes.setdefault(member_key, []).append(Change(soak.now(), kind, sure, until))
 
     async def _answer(
         self, soak: Soak, circle_key: str, member_key: str, answer: str, twice: bool
@@ -347,7 +359,7 @@ class Buddies:
         replies = await soak.together(*(soak.interact(c) for c in clicks))
         noted = [r for r in replies if r is not None and r.text.startswith(NOTED[answer])]
         again = [r for r in replies if r is not None and r.text.startswith(AGAIN)]
-        if any(r is None for r in replies):
+        if len(noted) + len(again) < len(replies):  # unanswered or odd: it may be stored
             record.maybe = True
         self.tally.answers_noted += len(noted) + len(again)
         if not noted and not again:
@@ -362,7 +374,52 @@ class Buddies:
                     f"cycle {cycle_id}: noted as new {len(noted)} time(s), before: {before}",
                     member_key,
                 )
-        record.last = answer
+        record.last, record.last_at = answer, soak.now()
+
+    async def _stats(self, soak: Soak, circle_key: str, facilitator: str) -> None:
+        """`/facilitate buddies stats` counts a group that connected once, however many of
+        its members pressed "We connected" (and however often)."""
+        model = soak.world.circles[circle_key]
+        reply = await soak.interact(
+            soak.member(facilitator).run(
+                "/facilitate buddies stats",
+                force=True,
+                channel=soak.channels[circle_key],
+                circle=model.name,
+            )
+        )
+        if reply is None:
+            return  # refused (the role was taken away) or unanswered in a restart
+        await self._read_cycles(soak)
+        keys = {soak.member(k).id: k for k in model.members}
+        started = {int(c.started_at.timestamp()): c for c in self.cycles.values()}
+        for epoch, groups, connected in STATS.findall(reply.text):
+            cycle = started.get(int(epoch))
+            if cycle is None or cycle.circle != circle_key:
+                continue
+            members = [keys.get(u) for g in cycle.groups.values() for u in g]
+            if any(
+                key is None
+                or not self._judged(soak, key, cycle.started_at)
+                or self.answers.get((cycle.id, key), Answers()).maybe
+                for key in members
+            ):
+                continue  # someone's answer is unknown to this model, or erased
+            expected = sum(
+                1
+                for g in cycle.groups.values()
+                if any(
+                    self.answers.get((cycle.id, keys[u]), Answers()).last == "connected" for u in g
+                )
+            )
+            self.tally.stats_checked += 1
+            if (int(groups), int(connected)) != (len(cycle.groups), expected):
+                soak.violate(
+                    "we connected counted once",
+                    f"cycle {cycle.id}: stats say {connected}/{groups} groups connected, "
+                    f"{expected}/{len(cycle.groups)} were told so",
+                    circle_key,
+                )
 
     # -- what the local server shows ------------------------------------------------------
     def _scan(self, soak: Soak, force: bool = False) -> None:
@@ -518,36 +575,48 @@ class Buddies:
         """Whether a member was surely present and not erased from `since` until now."""
         gone = [s.get(key) for s in (soak.left.since, soak.erased.since)]
         return (
-            all(at is None or at > since for at in gone)
+            all(at is None or at > since + NEAR for at in gone)
             and soak.world.members[key].server not in soak.absent_servers
         )
 
     def _active(self, key: str, at: datetime, cycles: list[CycleSeen], user_id: int) -> bool | None:
-        """Whether a member was to be placed in a cycle starting `at`: True, False, None (maybe)."""
-        states: set[State] = {OUT}
-        ends = [c for c in cycles if c.ended_at is not None and c.ended_at <= at]
-        steps: list[tuple[datetime, int, Any]] = [(c.at, 0, c) for c in self.changes.get(key, [])]
-        steps += [(c.ended_at, 1, c) for c in ends if c.ended_at is not None]
+        """Whether a member was to be placed in a cycle starting `at`: True, False, None (maybe).
+
+        Times are read from the shared clock, which runs on between the runner's moves: an
+        acknowledgement before the start's time surely came first; one a little after it, or
+        a little before or after an earlier cycle's end, may have landed on either side.
+        Every earlier cycle of the circle ended before this one's pool was read."""
+        changes = [c for c in self.changes.get(key, []) if c.at <= at + NEAR]
+        ends = sorted(cycles, key=lambda c: c.id)
+        steps: list[tuple[datetime, int, Any]] = [(c.at, 0, c) for c in changes]
+        steps += [(min(c.ended_at or at, at), 1, c) for c in ends]
         steps.sort(key=lambda s: (s[0], s[1]))
-        tied = {c.ended_at for c in ends}
+        end_times = [when for when, kind, _ in steps if kind == 1]
+        states: set[State] = {OUT}
         for when, _, step in steps:
-            if when > at:
-                break
             if isinstance(step, Change):
-                # Sure only when acknowledged, and surely before the start or an end around it.
                 after = _apply(states, step)
-                sure = step.sure and when < at and when not in tied
+                near_end = any(abs(when - e) <= NEAR for e in end_times)
+                sure = step.sure and when < at and not near_end
                 states = after if sure else states | after
-            else:  # a cycle ended (the previous one ends as the next starts, before pairing)
-                states = self._silence(states, step, key, user_id)
+                continue
+            around = [c for c in changes if abs(c.at - when) <= NEAR]
+            for change in around:  # it may have landed before this end...
+                states |= _apply(states, change)
+            states = self._silence(states, step, key, user_id, when)
+            for change in around:  # ...or after it
+                states |= _apply(states, change)
         active = {_is_active(s, at) for s in states}
         return active.pop() if len(active) == 1 else None
 
-    def _silence(self, states: set[State], cycle: CycleSeen, key: str, user_id: int) -> set[State]:
+    def _silence(
+        self, states: set[State], cycle: CycleSeen, key: str, user_id: int, ended: datetime
+    ) -> set[State]:
         """A cycle ended: placed members who answered start again at 0, the silent count up."""
         if not any(user_id in g for g in cycle.groups.values()):
             return states
         record = self.answers.get((cycle.id, key)) or Answers()
+        late = record.last_at is not None and record.last_at >= ended - NEAR
         counts: set[State] = set()
         for opted, until, silent in states:
             if not opted or silent >= PAUSE_AFTER:
@@ -555,7 +624,7 @@ class Buddies:
                 continue
             if record.last is not None or record.maybe:  # an answer stored (or maybe)
                 counts.add((opted, until, 0))
-            if record.last is None:
+            if record.last is None or late:  # none, or maybe counted after the end
                 counts.add((opted, until, silent + 1))
         return counts
 
@@ -712,6 +781,7 @@ class Buddies:
             "buddy intro DMs": sum(self.dm_intros.values()),
             "buddy intro threads": t.threads_seen,
             "buddy paused for silence": t.paused_notes,
+            "buddy stats lines checked": t.stats_checked,
             "buddy cycles checked: placement": t.placements_checked,
             "buddy cycles checked: introductions": t.intros_checked,
         }
