@@ -27,7 +27,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +86,7 @@ class CycleSeen:
     groups: dict[int, set[int]]  # group number -> user ids
     lone: set[int]
     ended_at: datetime | None = None
+    rows: Counter[int] = field(default_factory=Counter)  # user id -> rows in the cycle
     placement_checked: bool = False
     intros_checked: bool = False
     answers_checked: bool = False
@@ -124,7 +125,7 @@ class Buddies:
         self,
         # The bot paces DMs 1 s apart (wall time: bot.app dm_min_gap), and a cycle's
         # introductions and follow-ups are most of a run's wall time: a few circles pair.
-        circle_share: float = 0.04,
+        circle_share: float = 0.02,
         seeded: float = 0.7,  # opted in before the bot starts
         joining: float = 0.12,  # join by command early in the run
         avoiding: float = 0.08,  # keep one member on their avoid list
@@ -532,6 +533,7 @@ class Buddies:
                 groups,
                 lone,
                 None if row["ended_at"] is None else from_db(row["ended_at"]),
+                Counter(int(m["user_id"]) for m in placed.get(int(row["id"]), [])),
             )
 
     async def _pending(self, soak: Soak) -> set[int]:
@@ -635,8 +637,7 @@ class Buddies:
         if not soak.server_presence(model.server)(cycle.started_at):
             return
         self.tally.placements_checked += 1
-        placed: Counter[int] = Counter(u for g in cycle.groups.values() for u in g)
-        placed.update(cycle.lone)
+        placed = cycle.rows
         twice = [u for u, n in placed.items() if n > 1]
         if twice:
             broken(
