@@ -1,5 +1,6 @@
-"""Buddy cycles in the soak: each circle's facilitator schedules a cycle every two weeks
-(`/facilitate buddies schedule every:2w`), most members are opted in from the start and a
+"""Buddy cycles in the soak: in a share of the circles (`circle_share`: the bot spaces DMs
+1 s apart in wall time, so introductions are most of a run's wall time), the facilitator
+schedules a cycle every two weeks (`/facilitate buddies schedule every:2w`), most members are opted in from the start and a
 sample joins by command, some keep an avoid list, snooze, leave or come back, and members
 answer their introduction ("We connected", "Not yet", "Skip this cycle"), now and then with
 a double click, in their DMs or in the private thread made for a group when DMs are closed.
@@ -13,12 +14,14 @@ Invariants:
 - each placed member introduced once: at most one introduction DM per member and one thread
   post per group, and none missing once the cycle's deliveries have settled;
 - "We connected" counted once: a second press (or a double click) is "Already noted", and
-  the answer a member was last told was noted is the one stored when the cycle ends.
+  the answer a member was last told was noted is the one stored when the cycle ends, and
+  `/facilitate buddies stats` counts a group once however many of it pressed it.
 
 Members who left their server or erased their data are judged only for what happened
 before (`soak.left.since`, `soak.erased.since`); so are servers the bot was removed from.
 What this model cannot know (a command sent while the bot was being killed, unanswered) is
-kept as "maybe", and a maybe is never called a break.
+kept as "maybe", and a maybe is never called a break; so is the order of two clock
+readings less than `NEAR` apart.
 """
 
 from __future__ import annotations
@@ -153,7 +156,7 @@ class Buddies:
         self.cycles: dict[int, CycleSeen] = {}
         self.tally = Tally()
         self._scanned: dict[int, int] = {}  # channel id -> messages already scanned
-        self._scanned_at: tuple[int, datetime] | None = None
+        self._scanned_at: int | None = None  # the moment last scanned
         self._told: set[tuple[str, object]] = set()  # slots and cycles already reported
         self.dm_intros: Counter[tuple[int, int]] = Counter()  # (cycle, user) -> intro DMs
         self.thread_intros: Counter[tuple[int, frozenset[int]]] = Counter()  # (cycle, group)
@@ -401,7 +404,7 @@ class Buddies:
             members = [keys.get(u) for g in cycle.groups.values() for u in g]
             if any(
                 key is None
-                or not self._judged(soak, key, cycle.started_at)
+                or not self._judged(soak, key, soak.now())  # erased: its rows went too
                 or self.answers.get((cycle.id, key), Answers()).maybe
                 for key in members
             ):
@@ -426,9 +429,9 @@ class Buddies:
     def _scan(self, soak: Soak, force: bool = False) -> None:
         """Index the bot's buddy messages: introduction DMs, group threads, newest buttons
         (once per moment: members act after the moment's deliveries)."""
-        if self._scanned_at == (soak.figures.moments, soak.now()) and not force:
+        if self._scanned_at == soak.figures.moments and not force:
             return
-        self._scanned_at = (soak.figures.moments, soak.now())
+        self._scanned_at = soak.figures.moments
         state = soak.server.state
         for channel_id, record in list(state.channels.items()):
             start = self._scanned.get(channel_id, 0)
