@@ -67,3 +67,15 @@ def test_marks_remember_when_a_member_was_first_added() -> None:
     marks |= {"m1", "m2"}
     marks.discard("m1")
     assert "m1" not in marks and marks.since == {"m1": START, "m2": START + DAY}
+
+
+def test_the_history_holds_only_events_inside_the_run() -> None:
+    """An event drawn past the end was never played and the run waited for it forever."""
+    from benchmarks.soak.activities import every_activity
+    from benchmarks.soak.runner import history_of
+    from benchmarks.soak.world import WorldSpec, build_world
+
+    world = build_world(WorldSpec(servers=2, circles=20, members=200, days=30))
+    end = START + timedelta(days=30)
+    history = history_of(every_activity(), world, START, end)
+    assert history.events and all(START <= e.at < end for e in history.events)

@@ -421,8 +421,15 @@ def _hold_sqlite_lock(path: Path, seconds: float) -> None:
 def history_of(
     activities: Sequence[Activity], world: World, start: datetime, end: datetime
 ) -> History:
+    """Every activity's events inside [start, end): one drawn past the end (an answer hours
+    after a late opening) would never be played, and the run would wait for it forever."""
     seed = world.spec.seed
-    return History((a.name, draft) for a in activities for draft in a.plan(world, seed, start, end))
+    return History(
+        (a.name, draft)
+        for a in activities
+        for draft in a.plan(world, seed, start, end)
+        if start <= draft.at < end
+    )
 
 
 def explain(violation: Violation, history: History, seed: int) -> str:
