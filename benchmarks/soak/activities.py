@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmarks.soak.buddies import Buddies
 from benchmarks.soak.care import Care
 from benchmarks.soak.checkins import Checkins
 from benchmarks.soak.faults import Faults
@@ -26,10 +27,18 @@ class Intensity:
     gatherings: float = 0.25  # of circle-weeks with a talking-piece gathering
     asks: float = 2.0  # help asks per circle and month
     plan_edits: float = 1.0  # crisis-plan edits per member and year
+    pairing: float = 0.1  # of circles pairing buddies every two weeks
 
 
 MONTH = Intensity()
-YEAR = Intensity(participation=0.08, reminders=0.05, gatherings=0.03, asks=0.5, plan_edits=0.3)
+YEAR = Intensity(
+    participation=0.08,
+    reminders=0.05,
+    gatherings=0.03,
+    asks=0.5,
+    plan_edits=0.3,
+    pairing=0.05,
+)
 
 
 def every_activity(intensity: Intensity = MONTH) -> list[Activity]:
@@ -40,4 +49,5 @@ def every_activity(intensity: Intensity = MONTH) -> list[Activity]:
         TalkingPiece(share=intensity.gatherings),
         HelpRequests(asks_per_circle_month=intensity.asks),
         Care(edits_per_member_year=intensity.plan_edits),
+        Buddies(circle_share=intensity.pairing),
     ]

@@ -100,6 +100,29 @@ class Figures:
     starts_s: list[float] = field(default_factory=list)
 
 
+class Marks(set[str]):
+    """A set of member keys that remembers when each was first added, even once removed:
+    an activity can tell whether a member was gone or erased at any moment since."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        super().__init__()
+        self._now = now
+        self.since: dict[str, datetime] = {}
+
+    def add(self, key: str) -> None:
+        self.since.setdefault(key, self._now())
+        super().add(key)
+
+    def update(self, *others: Iterable[str]) -> None:
+        for other in others:
+            for key in other:
+                self.add(key)
+
+    def __ior__(self, other: Any) -> Marks:  # type: ignore[override, misc]
+        self.update(other)
+        return self
+
+
 class SoakBot(BotProcess):
     def __init__(self, *args: Any, clock_file: Path, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -153,8 +176,10 @@ class Soak:
         self._keys: dict[int, str] = {}  # user id -> member key
         self.channels: dict[str, Channel] = {}  # circle key -> its text channel
         self.circle_ids: dict[str, int] = {}  # circle key -> the bot's circle id
-        self.left: set[str] = set()  # members who left their server
-        self.erased: set[str] = set()  # members who used /privacy delete
+        # members who left their server; who used /privacy delete. Both remember when each
+        # member was first added (`since`), even once taken out.
+        self.left: Marks = Marks(self.now)
+        self.erased: Marks = Marks(self.now)
         self.erased_at: dict[str, datetime] = {}  # ... and when (their last erase)
         self.dms_ever_closed: set[str] = set()  # members whose DMs were closed at some point
         self.exports: list[tuple[str, dict[str, Any]]] = []  # member key, /privacy export file
@@ -500,6 +525,8 @@ def _hold_sqlite_lock(path: Path, seconds: float) -> None:
 def history_of(
     activities: Sequence[Activity], world: World, start: datetime, end: datetime
 ) -> History:
+    """Every activity's events inside [start, end): one drawn past the end (an answer hours
+    after a late opening) would never be played, and the run would wait for it forever."""
     seed = world.spec.seed
     return History(
         (a.name, draft)
