@@ -240,7 +240,10 @@ class Soak:
         return text
 
     def violate(self, invariant: str, detail: str, *subjects: str) -> None:
-        self.violations.append(Violation(invariant, detail, subjects, self.now()))
+        violation = Violation(invariant, detail, subjects, self.now())
+        self.violations.append(violation)
+        if not self.quiet and self.history is not None:  # as soon as seen, not only at the end
+            print(explain(violation, self.history, self.world.spec.seed), file=sys.stderr)
 
     async def interact(self, action: Awaitable[Reply]) -> Reply | None:
         """One member interaction: counts it, times its acknowledgement, and tells a refusal
