@@ -16,6 +16,7 @@ from bot.clock import SharedClock, follow_moves
 from bot.forms import FormRouter
 from bot.health import OpsServer
 from bot.resources import Resources
+from bot.settings import DEFAULT_DM_GAP
 from bot.storage.repositories import command_sync
 from bot.tree import CircleTree
 
@@ -57,7 +58,7 @@ class CircleBot(commands.Bot):
         resources: Resources,
         *,
         extensions: Sequence[str] = EXTENSIONS,
-        dm_min_gap: float = 1.0,
+        dm_min_gap: float = DEFAULT_DM_GAP,
         **options: Any,
     ) -> None:
         super().__init__(

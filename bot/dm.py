@@ -16,13 +16,13 @@ import discord
 from bot.clock import Clock
 from bot.delivery import TRANSIENT_ERRORS, delivery_failure
 from bot.metrics import Metrics
+from bot.settings import DEFAULT_DM_GAP
 from bot.storage.database import Database
 from bot.storage.repositories import dm_status
 
 log = logging.getLogger(__name__)
 
 CANNOT_MESSAGE_USER = 50007
-DM_MIN_GAP_SECONDS = 1.0
 
 
 class DirectMessenger:
@@ -31,7 +31,7 @@ class DirectMessenger:
         client: discord.Client,
         db: Database,
         clock: Clock,
-        min_gap: float = DM_MIN_GAP_SECONDS,
+        min_gap: float = DEFAULT_DM_GAP,
         metrics: Metrics | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()

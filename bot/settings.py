@@ -30,6 +30,11 @@ _SNOWFLAKE = re.compile(r"^\d{15,21}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_.\-]{20,200}$")
 
 
+# Discord rate-limits or quarantines bots that open many DMs quickly: one feature's DMs go
+# out one at a time, this many seconds apart (CIRCLEKEEPER_DM_GAP).
+DEFAULT_DM_GAP = 1.0
+
+
 @dataclass(frozen=True)
 class Settings:
     token: str | None
@@ -46,7 +51,7 @@ class Settings:
     ownership: Ownership = field(default_factory=Ownership)
     # the soak runner's clock (bot.clock.SharedClock); None = the system's time
     clock_file: Path | None = None
-    dm_min_gap: float = 1.0  # seconds between two DMs of one feature (Discord dislikes bursts)
+    dm_min_gap: float = DEFAULT_DM_GAP  # seconds between two DMs of one feature
 
     @property
     def shard_label(self) -> str:
@@ -131,7 +136,7 @@ def load_settings(
 
 def _dm_gap(raw: str | None) -> float:
     if raw is None:
-        return 1.0
+        return DEFAULT_DM_GAP
     try:
         gap = float(raw)
     except ValueError:

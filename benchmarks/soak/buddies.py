@@ -34,17 +34,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.soak.history import Draft, Event, stream
+from benchmarks.soak.history import Draft, Event, Violation, stream
 from benchmarks.soak.world import CircleModel, World
 from bot.domain.buddies import CycleSchedule
 from bot.localdiscord.state import walk_components
 from bot.storage.database import Database
 from bot.storage.repositories import buddies as buddies_repo
-from bot.storage.repositories import guilds as guilds_repo
 from bot.timeutil import from_db, to_db
 
 if TYPE_CHECKING:
-    from benchmarks.soak.runner import Soak, Violation
+    from benchmarks.soak.runner import Soak
 
 EVERY_WEEKS = 2
 TIMES = (time(9, 0), time(12, 30), time(17, 0), time(19, 15))
@@ -258,8 +257,6 @@ class Buddies:
     async def prepare(self, soak: Soak) -> None:
         """Each circle's facilitator sets a cycle every two weeks."""
         circles = self._circles(soak.world, soak.world.spec.seed)
-        for server in sorted({c.server for c in circles}):
-            await _facilitator_role(soak, server)
         for batch in range(0, len(circles), 10):
             await soak.together(
                 *(self._set_schedule(soak, c.key) for c in circles[batch : batch + 10])
@@ -466,8 +463,6 @@ class Buddies:
 
     # -- invariants -----------------------------------------------------------------------
     async def check(self, soak: Soak, final: bool) -> list[Violation]:
-        from benchmarks.soak.runner import Violation
-
         found: list[Violation] = []
         now = soak.now()
 
@@ -789,26 +784,6 @@ class Buddies:
             "buddy cycles checked: placement": t.placements_checked,
             "buddy cycles checked: introductions": t.intros_checked,
         }
-
-
-async def _facilitator_role(soak: Soak, server: int) -> None:
-    """The server's owner names its facilitators' role, unless already named."""
-    guild = soak.guilds[server]
-    assert soak.db is not None
-    async with soak.db.read() as tx:
-        named = await guilds_repo.guild_setting(tx, guild.id, "facilitator_role_id")
-    if named is not None:
-        return
-    circle = soak.world.server_circles(server)[0]
-    reply = await soak.interact(
-        guild.owner.run(
-            "/facilitate circle facilitator-role",
-            channel=soak.channels[circle.key],
-            role=soak.facilitator_roles[server],
-        )
-    )
-    if reply is None or "are now facilitators" not in reply.text:
-        soak.violate("buddy schedule set", f"server {server}: the facilitator role was not set")
 
 
 def _starts(schedule: CycleSchedule, start: datetime, until: datetime) -> list[datetime]:

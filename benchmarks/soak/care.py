@@ -21,14 +21,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.soak.help_requests import Scanner, message_text
-from benchmarks.soak.history import Draft, Event, stream
+from benchmarks.soak.history import Draft, Event, Violation, stream
 from benchmarks.soak.world import World
 from bot.domain.crisisplan import PARTS, section
 from bot.storage.database import Database
 from bot.storage.repositories import crisisplan as plans_repo
 
 if TYPE_CHECKING:
-    from benchmarks.soak.runner import Soak, Violation
+    from benchmarks.soak.runner import Soak
     from bot.localdiscord import Reply
 
 TOKEN = re.compile(r"plan-[0-9a-f]{10}")
@@ -195,8 +195,6 @@ class Care:
 
     # -- invariants -----------------------------------------------------------------------
     async def check(self, soak: Soak, final: bool) -> list[Violation]:
-        from benchmarks.soak.runner import Violation
-
         now = soak.now()
         assert soak.db is not None
         async with soak.db.read() as tx:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from benchmarks.soak.history import Draft, Event, stream
+from benchmarks.soak.history import Draft, Event, Violation, stream
 from benchmarks.soak.world import CircleModel, World
 from bot.domain.checkins import Visibility
 from bot.storage.database import Database
@@ -28,7 +28,7 @@ from bot.storage.repositories.jobs import StoredJob
 from bot.timeutil import from_db
 
 if TYPE_CHECKING:
-    from benchmarks.soak.runner import Soak, Violation
+    from benchmarks.soak.runner import Soak
 
 PROMPT_TITLE = "Check-in — "
 SUMMARY_TITLE = "Check-in closed — "
@@ -56,8 +56,6 @@ class Acked:
 class CheckinFigures:
     answers_sent: int = 0
     answers_acked: int = 0
-    rounds_opened: int = 0
-    rounds_closed: int = 0
     checked_rounds: set[int] = field(default_factory=set)
 
 
@@ -173,8 +171,6 @@ class Checkins:
 
     # -- invariants -----------------------------------------------------------------------
     async def check(self, soak: Soak, final: bool) -> list[Violation]:
-        from benchmarks.soak.runner import Violation
-
         found: list[Violation] = []
         now = soak.now()
 
@@ -293,7 +289,6 @@ class Checkins:
                 and from_db(row["opened_at"]) + model.schedule.close_after + LATE < now
             ):
                 broken("no round stuck open", f"round {row['id']} of circle {circle_id}", model.key)
-        self.tally.rounds_opened = max(self.tally.rounds_opened, 0)
         for row in closed:
             if row["id"] in self.tally.checked_rounds or row["message_id"] is None:
                 continue
@@ -311,7 +306,7 @@ class Checkins:
         )
         stored = {int(r["user_id"]): r for r in rows}
         for key, acked in promised.items():
-            if key in soak.erased_at and soak.erased_at[key] >= acked.at:
+            if key in soak.erased and soak.erased.latest[key] >= acked.at:
                 continue  # their data went with /privacy delete
             row = stored.get(soak.member(key).id)
             if row is None:

@@ -32,18 +32,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.soak.history import Draft, Event, stream
+from benchmarks.soak.history import Draft, Event, Violation, stream
 from benchmarks.soak.world import World
 from bot.domain.help_requests import Capacity, CapacityState, CareState, Kind, next_care_at
 from bot.localdiscord.state import Channel as ChannelRecord
 from bot.localdiscord.state import Message
 from bot.storage.database import Database
-from bot.storage.repositories import guilds as guilds_repo
 from bot.storage.repositories import help_requests as help_repo
 from bot.timeutil import from_db
 
 if TYPE_CHECKING:
-    from benchmarks.soak.runner import Soak, Violation
+    from benchmarks.soak.runner import Soak
 
 TOKEN = re.compile(r"ask-[0-9a-f]{10}")
 FOOTER = re.compile(r"^Ask #(\d+) ·")
@@ -242,7 +241,6 @@ class HelpRequests:
         # channel it has not seen yet is answered "something went wrong".
         created = {s: guild.create_text_channel(f"help-{s}") for s, guild in soak.guilds.items()}
         for s in soak.guilds:
-            await _facilitator_role(soak, s)
             for n, model in enumerate(soak.world.server_circles(s)):
                 self.help_channels[model.key] = soak.channels[model.key].id
                 if n % 2:
@@ -517,8 +515,6 @@ class HelpRequests:
 
     # -- invariants -----------------------------------------------------------------------
     async def check(self, soak: Soak, final: bool) -> list[Violation]:
-        from benchmarks.soak.runner import Violation
-
         now = soak.now()
         stored = await self._load_asks(soak)
         if final:
@@ -747,26 +743,6 @@ class HelpRequests:
 
     def figures(self) -> dict[str, float]:
         return {f"help: {k}": float(v) for k, v in sorted(self.tally.items())}
-
-
-async def _facilitator_role(soak: Soak, server: int) -> None:
-    """The server's owner names its facilitators' role, unless already named."""
-    guild = soak.guilds[server]
-    assert soak.db is not None
-    async with soak.db.read() as tx:
-        named = await guilds_repo.guild_setting(tx, guild.id, "facilitator_role_id")
-    if named is not None:
-        return
-    circle = soak.world.server_circles(server)[0]
-    reply = await soak.interact(
-        guild.owner.run(
-            "/facilitate circle facilitator-role",
-            channel=soak.channels[circle.key],
-            role=soak.facilitator_roles[server],
-        )
-    )
-    if reply is None:
-        raise RuntimeError(f"server {server}: the facilitator role could not be set")
 
 
 def _names(text: str, user_id: int, name: str) -> bool:

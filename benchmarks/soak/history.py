@@ -29,6 +29,14 @@ class Event:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.activity}.{self.action} {','.join(self.subjects)} {extra}".rstrip()
 
 
+@dataclass(frozen=True)
+class Violation:
+    invariant: str
+    detail: str  # ids and counts only: never member text
+    subjects: tuple[str, ...]
+    at: datetime  # simulated time it was seen
+
+
 def stream(seed: int, name: str) -> random.Random:
     return random.Random(f"{seed}:{name}")
 

@@ -19,13 +19,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from benchmarks.soak.history import Draft, Event, stream
+from benchmarks.soak.history import Draft, Event, Violation, stream
 from benchmarks.soak.world import World
 from bot.storage import member_data
 from bot.storage.database import Database
 
 if TYPE_CHECKING:
-    from benchmarks.soak.runner import Soak, Violation
+    from benchmarks.soak.runner import Soak
 
 REFUSED = "Only facilitators can do that"
 # What the README promises (not the bot's constant: a check must not move with the code it checks).
@@ -102,18 +102,7 @@ class Membership:
         return None
 
     async def prepare(self, soak: Soak) -> None:
-        """Each server's owner names the facilitators' role, as a server admin would."""
-        for s, guild in soak.guilds.items():
-            channel = soak.channels[soak.world.server_circles(s)[0].key]
-            reply = await soak.interact(
-                guild.owner.run(
-                    "/facilitate circle facilitator-role",
-                    channel=channel,
-                    role=soak.facilitator_roles[s],
-                )
-            )
-            if reply is None:
-                raise RuntimeError(f"server {s}: the facilitator role could not be set")
+        return None  # the runner names each server's facilitators' role
 
     # -- members and servers acting -------------------------------------------------------
     async def perform(self, soak: Soak, event: Event) -> None:
@@ -157,7 +146,6 @@ class Membership:
             if ERASED not in outcome():
                 return
             self._count("erasures")
-            soak.erased_at[key] = soak.now()
             soak.erased.add(key)
             await self._nothing_left(soak, key)
         elif action == "rejoin":
@@ -252,8 +240,6 @@ class Membership:
 
     # -- invariants -----------------------------------------------------------------------
     async def check(self, soak: Soak, final: bool) -> list[Violation]:
-        from benchmarks.soak.runner import Violation
-
         now = soak.now()
         found = [Violation(i, d, s, now) for i, d, s in self.found]
         self.found.clear()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from benchmarks._common import ack_ms
-from benchmarks.soak.history import Draft, Event, History, shortest_history
+from benchmarks.soak.history import Draft, Event, History, Violation, shortest_history
 from benchmarks.soak.world import World
 from bot.clock import SharedClock
 from bot.localdiscord import Guild, LocalDiscord, Member, Reply
@@ -48,14 +48,6 @@ UNHANDLED = re.compile(
     r"Traceback \(most recent call last\)|Task exception was never retrieved|"
     r"Ignoring exception in|Unhandled exception|Unclosed client session|Event loop is closed"
 )
-
-
-@dataclass(frozen=True)
-class Violation:
-    invariant: str
-    detail: str  # ids and counts only: never member text
-    subjects: tuple[str, ...]
-    at: datetime  # simulated time it was seen
 
 
 class Activity(Protocol):
@@ -101,16 +93,19 @@ class Figures:
 
 
 class Marks(set[str]):
-    """A set of member keys that remembers when each was first added, even once removed:
-    an activity can tell whether a member was gone or erased at any moment since."""
+    """A set of member keys that remembers when each was first and last added, even once
+    removed: an activity can tell whether a member was gone or erased at any moment since."""
 
     def __init__(self, now: Callable[[], datetime]) -> None:
         super().__init__()
         self._now = now
         self.since: dict[str, datetime] = {}
+        self.latest: dict[str, datetime] = {}
 
     def add(self, key: str) -> None:
-        self.since.setdefault(key, self._now())
+        now = self._now()
+        self.since.setdefault(key, now)
+        self.latest[key] = now
         super().add(key)
 
     def update(self, *others: Iterable[str]) -> None:
@@ -180,7 +175,6 @@ class Soak:
         # member was first added (`since`), even once taken out.
         self.left: Marks = Marks(self.now)
         self.erased: Marks = Marks(self.now)
-        self.erased_at: dict[str, datetime] = {}  # ... and when (their last erase)
         self.dms_ever_closed: set[str] = set()  # members whose DMs were closed at some point
         self.exports: list[tuple[str, dict[str, Any]]] = []  # member key, /privacy export file
         self.absent_servers: set[int] = set()  # servers the bot was removed from
@@ -348,8 +342,23 @@ class Soak:
         for activity in self.activities.values():
             await activity.seed(self, self.db)
         await self.bot.start()
+        await self._name_facilitator_roles()
         for activity in self.activities.values():
             await activity.prepare(self)
+
+    async def _name_facilitator_roles(self) -> None:
+        """Each server's owner names its facilitators' role, as a server admin would: every
+        activity's facilitator commands rest on it."""
+        for s, guild in self.guilds.items():
+            reply = await self.interact(
+                guild.owner.run(
+                    "/facilitate circle facilitator-role",
+                    channel=self.channels[self.world.server_circles(s)[0].key],
+                    role=self.facilitator_roles[s],
+                )
+            )
+            if reply is None or "are now facilitators" not in reply.text:
+                raise RuntimeError(f"server {s}: the facilitator role could not be set")
 
     async def teardown(self) -> None:
         with contextlib.suppress(Exception):

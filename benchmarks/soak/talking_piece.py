@@ -38,17 +38,16 @@ from random import Random
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from benchmarks.soak.history import Draft, Event, stream
+from benchmarks.soak.history import Draft, Event, Violation, stream
 from benchmarks.soak.world import CircleModel, World
 from bot.domain.schedule import RoundSchedule
 from bot.domain.talking_piece import Gathering, TurnEnd
 from bot.storage.database import Database
-from bot.storage.repositories import guilds as guilds_repo
 from bot.storage.repositories import talking_piece as talk_repo
 from bot.timeutil import from_db
 
 if TYPE_CHECKING:
-    from benchmarks.soak.runner import Soak, Violation
+    from benchmarks.soak.runner import Soak
     from bot.localdiscord import Reply
     from bot.localdiscord.state import Message
 
@@ -128,12 +127,7 @@ class TalkingPiece:
                     yield from _gathering(rng, circle, at, busy)
 
     async def seed(self, soak: Soak, db: Database) -> None:
-        """The servers' facilitator role, as an admin sets it (`/facilitate circle
-        facilitator-role`); /facilitate is granted to it (Integrations), hence `force`."""
-        async with db.transaction() as tx:
-            for server, guild in soak.guilds.items():
-                role = soak.facilitator_roles[server]
-                await guilds_repo.set_guild_setting(tx, guild.id, "facilitator_role_id", role.id)
+        return None
 
     async def prepare(self, soak: Soak) -> None:
         return None
@@ -634,6 +628,4 @@ def _present_throughout(soak: Soak, server: int, since: datetime, until: datetim
 
 
 def _violation(soak: Soak, invariant: str, detail: str, *subjects: str) -> Violation:
-    from benchmarks.soak.runner import Violation
-
     return Violation(invariant, detail, subjects, soak.now())

@@ -89,6 +89,18 @@ async def second_server(world: World) -> tuple[Guild, Member, Channel]:
     return other, other_admin, other_channel
 
 
+async def third_server_with_circle(world: World) -> tuple[Guild, Circle]:
+    """Another server whose admin made a circle and joined it: a server the bot can leave."""
+    services = world.bot.resources.services
+    third = world.server.create_guild("Third Server")
+    admin = third.add_member("Cy", manage_guild=True)
+    channel = third.create_text_channel("circle")
+    await world.server.wait_for(lambda: world.bot.get_channel(channel.id) is not None)
+    circle = await services.circles.create(third.id, "Fridays", channel.id, None, admin.id)
+    await services.circles.join(circle.id, admin.id)
+    return third, circle
+
+
 @pytest.fixture
 async def every_table(world: World) -> Guild:
     """Sam and Kai have a row in every registered member table, in two servers
@@ -410,13 +422,7 @@ async def test_removing_the_bot_schedules_a_purge_after_the_grace_period(
 
 
 async def test_re_inviting_the_bot_within_the_grace_period_keeps_the_data(world: World) -> None:
-    services = world.bot.resources.services
-    third = world.server.create_guild("Third Server")
-    admin = third.add_member("Cy", manage_guild=True)
-    channel = third.create_text_channel("circle")
-    await world.server.wait_for(lambda: world.bot.get_channel(channel.id) is not None)
-    circle = await services.circles.create(third.id, "Fridays", channel.id, None, admin.id)
-    await services.circles.join(circle.id, admin.id)
+    third, _ = await third_server_with_circle(world)
     before = await guild_rows(world, third.id)
     job_id = f"{PURGE_JOB_KIND}:{third.id}"
 
@@ -442,13 +448,7 @@ async def test_re_inviting_the_bot_within_the_grace_period_keeps_the_data(world:
 async def test_no_round_opens_while_the_bot_is_out_of_the_server(world: World) -> None:
     """Found by the simulated year: rounds kept opening in a server that had removed the bot
     (their prompts failed, and reminders sent members to a channel the bot could not see)."""
-    services = world.bot.resources.services
-    third = world.server.create_guild("Third Server")
-    admin = third.add_member("Cy", manage_guild=True)
-    channel = third.create_text_channel("circle")
-    await world.server.wait_for(lambda: world.bot.get_channel(channel.id) is not None)
-    circle = await services.circles.create(third.id, "Fridays", channel.id, None, admin.id)
-    await services.circles.join(circle.id, admin.id)
+    third, circle = await third_server_with_circle(world)
     now = world.clock.now()
     async with world.bot.resources.db.transaction() as tx:
         await schedule_opening(
