@@ -252,7 +252,10 @@ class Soak:
             elif "not found" in str(error) or "disabled" in str(error):
                 self.figures.refused[type(error).__name__] += 1
             else:
-                self.violate("acknowledged", f"no answer: {type(error).__name__}")
+                # The command's name or the component's custom id: ids, never member text.
+                what = re.match(r"no response to '([^']+)'", str(error))
+                name = what[1] if what else type(error).__name__
+                self.violate("acknowledged", f"no answer to {name}")
             return None
         if reply.interaction.callback_at is not None:
             self.figures.acknowledged += 1

@@ -116,24 +116,26 @@ class HelpRequests(commands.Cog):
         circle: CircleName | None = None,
     ) -> None:
         assert interaction.guild_id is not None
+        guild_id = interaction.guild_id
         found = None if private else await resolve_circle(interaction, circle)
-        delivery = await within_deadline(
-            interaction,
-            self.service.thank(
-                interaction.guild_id,
+
+        async def thank_and_post() -> Outcome:
+            delivery = await self.service.thank(
+                guild_id,
                 found,
                 interaction.user.id,
                 member.id,
                 member.bot,
                 note,
                 private,
-            ),
-        )
-        outcome = (
-            await self.bot.resources.services.outbox.wait(delivery, THANKS_WAIT_SECONDS)
-            if delivery is not None
-            else Outcome.DELIVERED
-        )
+            )
+            if delivery is None:
+                return Outcome.DELIVERED
+            return await self.bot.resources.services.outbox.wait(delivery, THANKS_WAIT_SECONDS)
+
+        # The wait for the post is inside the deadline guard too: a post queued behind the
+        # channel's rate limit must not hold the first response past Discord's 3 s.
+        outcome = await within_deadline(interaction, thank_and_post())
         if outcome is Outcome.FAILED:
             text = (
                 f"Saved, but I couldn't deliver it: {'their DMs are closed to me' if private else 'I cannot post there'}. "

@@ -4,6 +4,7 @@ local Discord server with the real bot, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import timedelta
@@ -431,3 +432,27 @@ async def test_see_offers_when_dms_are_closed_and_circle_settings(world: World) 
         await world.advance(timedelta(days=4))
     finally:
         sam.dms_closed = False
+
+
+async def test_thanks_whose_post_is_held_up_is_still_answered_in_time(world: World) -> None:
+    """Found by the simulated year: /thanks waited for its post before answering at all, so a
+    post queued behind the channel's rate limit made Discord refuse the answer (10062)."""
+    sam, kai = world.sam, world.kai
+    channel = await hh.circle(world, "Slow Thanks", sam, kai)
+    hold = world.server.hold(
+        "POST /channels/{channel_id}/messages",
+        match=lambda body: "for the soup" in json.dumps(body),
+    )
+    thanking = asyncio.create_task(
+        sam.run("/thanks", channel=channel, member=kai, note="for the soup", timeout=15.0)
+    )
+    try:
+        await hold.wait_caught(10.0)
+        await asyncio.sleep(3.5)  # the post stays held past Discord's deadline
+    finally:
+        hold.release()
+    thanked = await thanking
+    assert thanked.deferred  # acknowledged at once, answered when the post went out
+    assert thanked.interaction.callback_at is not None
+    assert thanked.interaction.callback_at - thanked.interaction.created < 3.0
+    assert "Thanks posted" in thanked.text
