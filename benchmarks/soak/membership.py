@@ -14,7 +14,9 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -31,6 +33,7 @@ REFUSED = "Only facilitators can do that"
 # What the README promises (not the bot's constant: a check must not move with the code it checks).
 GUILD_DATA_GRACE = timedelta(days=14)
 ERASED, NOT_ERASED = "Done. Erased", "Nothing was erased"
+NOTICE_PATIENCE_S = 15.0  # wall seconds for the bot to hear of a removal or a re-invite
 SLACK = timedelta(hours=1)  # the purge timer runs at its time; allow for a restart around it
 
 
@@ -189,6 +192,12 @@ class Membership:
         if event.action == "remove-bot":
             rows = await self._guild_rows(soak, guild.id)
             await soak.server.remove_bot_from_guild(guild)
+            # Discord tells the bot through the gateway: the clock must not run on (and start
+            # the grace period late) before the bot has heard it.
+            if not await self._departure_noted(soak, guild.id, True):
+                self._broken(
+                    "removal noticed", f"server {server}: no departure recorded", event.subjects[0]
+                )
             soak.absent_servers.add(server)
             soak.absences.setdefault(server, []).append([soak.now(), None])
             soak.purged[server] = soak.now() + GUILD_DATA_GRACE
@@ -207,12 +216,23 @@ class Membership:
                     event.subjects[0],
                 )
             await soak.server.invite_bot_to_guild(guild)
+            await self._departure_noted(soak, guild.id, False)  # cleared (or purged already)
             soak.absent_servers.discard(server)
             soak.absences[server][-1][1] = soak.now()
             if soak.now() < left_at + GUILD_DATA_GRACE:
                 del soak.purged[server]  # back in time: the data stays
             self.back[server] = soak.now()
             self._count("servers that invited it back")
+
+    async def _departure_noted(self, soak: Soak, guild_id: int, left: bool) -> bool:
+        """Until the bot's record of the server's departure is there (`left`) or gone."""
+        deadline = time.monotonic() + NOTICE_PATIENCE_S
+        while time.monotonic() < deadline:
+            rows = await soak.read("SELECT 1 FROM guild_departures WHERE guild_id = ?", (guild_id,))
+            if bool(rows) == left:
+                return True
+            await asyncio.sleep(0.02)
+        return False
 
     async def _guild_rows(self, soak: Soak, guild_id: int) -> int:
         total = 0
