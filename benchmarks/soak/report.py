@@ -28,6 +28,15 @@ def _p(samples: Sequence[float], q: float) -> float:
     return percentile(samples, q) if samples else math.nan
 
 
+def _by_kind(by_kind: dict[str, list[float]], shown: int = 8) -> list[str]:
+    """The kinds of interaction with the slowest p99 acknowledgement, slowest first."""
+    slowest = sorted(by_kind.items(), key=lambda item: _p(item[1], 99), reverse=True)[:shown]
+    return ["  acknowledgement by kind, slowest p99 first:"] * bool(slowest) + [
+        f"    {kind}: n={len(ms)}, p50 {_p(ms, 50):.0f} ms, p99 {_p(ms, 99):.0f} ms, max {max(ms):.0f} ms"
+        for kind, ms in slowest
+    ]
+
+
 def render(
     soak: Soak, history: History, wall_s: float, lags: Sequence[float], db_bytes: int, label: str
 ) -> str:
@@ -45,6 +54,7 @@ def render(
         f"  acknowledgement: p50 {_p(f.ack_ms, 50):.0f} ms, p99 {_p(f.ack_ms, 99):.0f} ms, "
         f"max {max(f.ack_ms, default=math.nan):.0f} ms (limit 3000 ms); bare /ping in the same "
         f"run: p50 {_p(f.ping_ms, 50):.0f} ms, p99 {_p(f.ping_ms, 99):.0f} ms (n={len(f.ping_ms)})",
+        *_by_kind(f.ack_ms_by_kind),
         f"  scheduler lag (slot → round opened, simulated s): p50 {_p(lags, 50):.1f}, "
         f"p99 {_p(lags, 99):.1f}, max {max(lags, default=math.nan):.1f} over {len(lags)} rounds",
         f"  faults: {f.kills} SIGKILLs (restart p50 {_p(f.starts_s, 50):.1f} s), "

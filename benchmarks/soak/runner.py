@@ -81,6 +81,7 @@ class Figures:
     interactions: int = 0
     acknowledged: int = 0
     ack_ms: list[float] = field(default_factory=list)
+    ack_ms_by_kind: dict[str, list[float]] = field(default_factory=dict)  # see interaction_kind
     ping_ms: list[float] = field(default_factory=list)  # bare /ping, a few a day
     unanswered_in_fault: int = 0  # sent while the bot was being killed and started again
     refused: Counter[str] = field(default_factory=Counter)  # driver refusals by kind
@@ -90,6 +91,20 @@ class Figures:
     kills: int = 0
     locks: int = 0
     starts_s: list[float] = field(default_factory=list)
+
+
+def interaction_kind(payload: dict[str, Any]) -> str:
+    """What an interaction was, by ids only: a command's path ("/facilitate round open") or a
+    component's custom id up to its first ':' ("checkin", "checkin-modal")."""
+    data = payload.get("data") or {}
+    if "custom_id" in data:
+        return str(data["custom_id"]).split(":", 1)[0]
+    path = [str(data.get("name", "?"))]
+    options = data.get("options") or []
+    while options and options[0].get("type") in (1, 2):  # subcommand (group)
+        path.append(str(options[0]["name"]))
+        options = options[0].get("options") or []
+    return "/" + " ".join(path)
 
 
 class Marks(set[str]):
@@ -261,6 +276,8 @@ class Soak:
             self.figures.acknowledged += 1
             took = ack_ms(reply)
             self.figures.ack_ms.append(took)
+            kind = interaction_kind(reply.interaction.payload)
+            self.figures.ack_ms_by_kind.setdefault(kind, []).append(took)
             if took > ACK_LIMIT_MS and sent > self._fault_until:
                 self.violate("acknowledged in 3 s", f"{took:.0f} ms")
         return reply
