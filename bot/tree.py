@@ -41,9 +41,26 @@ def refusal_text(error: BaseException) -> str | None:
             "Only facilitators can do that: members with Manage Server or the facilitator role. "
             "Ask one of them, or see `/circle info`."
         )
+    if isinstance(error, app_commands.TransformerError):
+        return _unresolved(error)
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Please wait {error.retry_after:.0f} s before using that again."
     return None
+
+
+def _unresolved(error: app_commands.TransformerError) -> str:
+    """An option Discord resolved but the bot's cache does not hold yet: most often a channel
+    created a moment ago (its CHANNEL_CREATE not yet received) or one the bot cannot view."""
+    if error.type is discord.AppCommandOptionType.channel:
+        return (
+            "I can't see that channel yet. Give me View Channel there (a channel made a moment "
+            "ago can take a few seconds to reach me), then pick it again, e.g. `channel:#circle-asks`."
+        )
+    kinds = {"user": "member", "role": "role", "mentionable": "member or role"}
+    what = kinds.get(error.type.name, "choice")
+    return (
+        f"I couldn't find that {what} here. Pick one from the list Discord offers, then try again."
+    )
 
 
 async def answer_error(interaction: discord.Interaction, error: BaseException) -> None:

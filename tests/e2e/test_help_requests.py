@@ -456,3 +456,24 @@ async def test_thanks_whose_post_is_held_up_is_still_answered_in_time(world: Wor
     assert thanked.interaction.callback_at is not None
     assert thanked.interaction.callback_at - thanked.interaction.created < 3.0
     assert "Thanks posted" in thanked.text
+
+
+async def test_a_channel_the_bot_has_not_seen_yet_gets_a_clear_answer(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = await hh.circle(world, "Unseen Circle", world.sam)
+    # Made in the server's state without CHANNEL_CREATE: Discord resolves the option, but the
+    # bot has not heard of the channel yet (as when the event is still on its way).
+    unseen = world.server.state.new_channel(world.guild.record, "asks-new")
+    reply = await world.facilitator.run(
+        "/facilitate circle help-channel",
+        channel=channel,
+        circle="Unseen Circle",
+        options={"channel": world.server.channel(unseen.id)},
+    )
+    assert reply.ephemeral, reply.describe()
+    assert "can't see that channel yet" in reply.text and "channel:#" in reply.text
+    assert "Unhandled error" not in caplog.text
+    circle = await circle_named(world.bot, world.guild.id, "Unseen Circle")
+    async with world.bot.resources.db.read() as tx:
+        assert (await help_repo.settings(tx, circle.id)).help_channel_id is None  # nothing set
