@@ -202,7 +202,7 @@ class BuddyService:
     async def answer(self, cycle_id: int, user_id: int, answer: Answer) -> Answered:
         now = self._clock.now()
         async with self._db.transaction() as tx:
-            cycle = await repo.get_cycle(tx, cycle_id)
+            cycle = await repo.get_cycle(tx, cycle_id, hold=True)
             circle = None if cycle is None else await circles_repo.get(tx, cycle.circle_id)
             if cycle is None or circle is None:
                 raise ValidationError("That buddy cycle no longer exists.", "/buddy current")

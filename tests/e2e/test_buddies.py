@@ -6,6 +6,7 @@ timers of their own cycles (other tests' cycles end on their own, harmlessly).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.localdiscord import Channel, Member, together
@@ -103,6 +104,34 @@ async def test_we_connected_counts_once_even_when_double_clicked_and_stats_show_
     assert stats.ephemeral and "2 opted in" in stats.content, stats.describe()
     assert "2 paired in 1 groups, “we connected” 1/1 (100%)" in stats.content, stats.content
     assert str(a.id) not in stats.content and str(b.id) not in stats.content
+
+
+async def test_we_connected_pressed_as_the_cycle_ends_is_refused_not_counted_silent(
+    world: World,
+) -> None:
+    """The end counts who stayed silent; an answer stored beside it, uncounted, would be
+    thanked and still count towards the pause. The answer waits for the end, then is told."""
+    a, b = await _members(world, "Edge", 2)
+    channel = await _circle(world, "Edge Circle", a, b)
+    for member in (a, b):
+        await _opt_in(member, "Edge Circle", channel)
+    await _start(world, "Edge Circle", channel)
+    circle = await circle_named(world.bot, world.guild.id, "Edge Circle")
+    async with world.bot.resources.db.transaction() as ending:
+        cycle = await repo.running_cycle(ending, circle.id)
+        assert cycle is not None and await repo.end_cycle(ending, cycle.id, world.clock.now())
+        await repo.count_silence(ending, cycle.id, circle.id, 3)
+        pressed = asyncio.create_task(a.click("We connected", message=_intro(a)))
+        await asyncio.wait({pressed}, timeout=2.0)  # unheld, the answer is stored meanwhile
+    reply = await pressed
+    assert reply.ephemeral and "has ended" in reply.content, reply.describe()
+    async with world.bot.resources.db.read() as tx:
+        answers = {user: answer for user, _, answer in await repo.members_of(tx, cycle.id)}
+        optin = await tx.fetchone(
+            "SELECT silent_cycles FROM buddy_optins WHERE circle_id = ? AND user_id = ?",
+            (circle.id, a.id),
+        )
+    assert answers[a.id] is None and optin is not None and optin["silent_cycles"] == 1
 
 
 async def test_many_members_press_their_buttons_at_the_same_moment(world: World) -> None:

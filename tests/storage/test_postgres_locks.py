@@ -14,6 +14,7 @@ import pytest
 
 from bot.domain.circles import Circle, Round
 from bot.storage.database import Database, DatabaseBusy, Tx
+from bot.storage.repositories import buddies as buddies_repo
 from bot.storage.repositories import checkins as checkins_repo
 from bot.storage.repositories import circles as circles_repo
 from bot.storage.repositories import local_resources as local_repo
@@ -52,6 +53,26 @@ async def test_an_answer_holds_its_round_open_until_it_is_stored(pg: Database) -
                 await checkins_repo.mark_closed(closing, round_.id, NOW)
     async with pg.transaction() as closing:  # once the answer is stored, the close goes through
         assert await checkins_repo.mark_closed(closing, round_.id, NOW)
+
+
+async def test_a_buddy_answer_holds_its_cycle_running_until_it_is_stored(pg: Database) -> None:
+    circle, _ = await _circle_and_round(pg)
+    async with pg.transaction() as tx:
+        cycle = await buddies_repo.start_cycle(tx, circle.id, 1, "w1", NOW, NOW + timedelta(14), 0)
+        assert cycle is not None
+        await buddies_repo.add_members(tx, cycle, [[7, 8]], [])
+    async with pg.transaction() as answering:
+        held = await buddies_repo.get_cycle(answering, cycle.id, hold=True)
+        assert held is not None and held.running
+        async with pg.transaction() as other_member:  # members answering share the hold
+            await _impatient(other_member)
+            assert await buddies_repo.get_cycle(other_member, cycle.id, hold=True) is not None
+        with pytest.raises(DatabaseBusy):  # the end waits: it would count this member silent
+            async with pg.transaction() as ending:
+                await _impatient(ending)
+                await buddies_repo.end_cycle(ending, cycle.id, NOW)
+    async with pg.transaction() as ending:  # once the answer is stored, the end goes through
+        assert await buddies_repo.end_cycle(ending, cycle.id, NOW)
 
 
 async def test_opening_a_round_holds_its_circle(pg: Database) -> None:

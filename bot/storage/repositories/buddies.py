@@ -194,8 +194,13 @@ async def start_cycle(
     return None if cycle_id is None else await get_cycle(tx, cycle_id)
 
 
-async def get_cycle(tx: Tx, cycle_id: int) -> Cycle | None:
-    row = await tx.fetchone("SELECT * FROM buddy_cycles WHERE id = ?", (cycle_id,))
+async def get_cycle(tx: Tx, cycle_id: int, hold: bool = False) -> Cycle | None:
+    """`hold`: keep the cycle from ending until this transaction ends (PostgreSQL; SQLite's
+    writes run one at a time), so an answer stored while it ran is counted at its end."""
+    row = await tx.fetchone(
+        "SELECT * FROM buddy_cycles WHERE id = ?" + (tx.for_share("buddy_cycles") if hold else ""),
+        (cycle_id,),
+    )
     return None if row is None else _cycle(row)
 
 
