@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from bot.domain.circles import Circle
 from bot.localdiscord import Channel, Member, together
 from bot.localdiscord.state import Message
 from bot.storage.repositories import buddies as repo
@@ -39,6 +40,17 @@ async def _start(world: World, name: str, channel: Channel) -> str:
     assert reply.ephemeral, reply.describe()
     await world.bot.resources.services.outbox.drain()
     return reply.content
+
+
+async def _paired(world: World, prefix: str) -> tuple[Member, Member, Channel, Circle]:
+    """Two members of a new circle `<prefix> Circle`, opted in and paired in a running cycle."""
+    a, b = await _members(world, prefix, 2)
+    name = f"{prefix} Circle"
+    channel = await _circle(world, name, a, b)
+    for member in (a, b):
+        await _opt_in(member, name, channel)
+    await _start(world, name, channel)
+    return a, b, channel, await circle_named(world.bot, world.guild.id, name)
 
 
 def _intro(member: Member) -> Message:
@@ -111,12 +123,7 @@ async def test_we_connected_pressed_as_the_cycle_ends_is_refused_not_counted_sil
 ) -> None:
     """The end counts who stayed silent; an answer stored beside it, uncounted, would be
     thanked and still count towards the pause. The answer waits for the end, then is told."""
-    a, b = await _members(world, "Edge", 2)
-    channel = await _circle(world, "Edge Circle", a, b)
-    for member in (a, b):
-        await _opt_in(member, "Edge Circle", channel)
-    await _start(world, "Edge Circle", channel)
-    circle = await circle_named(world.bot, world.guild.id, "Edge Circle")
+    a, _, _, circle = await _paired(world, "Edge")
     async with world.bot.resources.db.transaction() as ending:
         cycle = await repo.running_cycle(ending, circle.id)
         assert cycle is not None and await repo.end_cycle(ending, cycle.id, world.clock.now())
@@ -418,12 +425,7 @@ async def test_the_gentle_nudge_names_the_current_buddy(world: World) -> None:
 
 async def test_a_now_that_saw_an_older_cycle_starts_nothing(world: World) -> None:
     """The second of two clicks, if it read the running cycle before the first replaced it."""
-    a, b = await _members(world, "Stale", 2)
-    channel = await _circle(world, "Stale Circle", a, b)
-    for member in (a, b):
-        await _opt_in(member, "Stale Circle", channel)
-    await _start(world, "Stale Circle", channel)
-    circle = await circle_named(world.bot, world.guild.id, "Stale Circle")
+    a, b, channel, circle = await _paired(world, "Stale")
     async with world.bot.resources.db.read() as tx:
         seen = await repo.running_cycle(tx, circle.id)
     assert seen is not None
