@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 from benchmarks._common import percentile
@@ -37,6 +38,11 @@ def _by_kind(by_kind: dict[str, list[float]], shown: int = 8) -> list[str]:
     ]
 
 
+def _limited_by(by: Counter[str], shown: int = 4) -> str:
+    """Which limits answered the 429s: "global" or a route's bucket, most first."""
+    return ", ".join(f"{what}: {n}" for what, n in by.most_common(shown)) or "none"
+
+
 def render(
     soak: Soak, history: History, wall_s: float, lags: Sequence[float], db_bytes: int, label: str
 ) -> str:
@@ -59,7 +65,7 @@ def render(
         f"p99 {_p(lags, 99):.1f}, max {max(lags, default=math.nan):.1f} over {len(lags)} rounds",
         f"  faults: {f.kills} SIGKILLs (restart p50 {_p(f.starts_s, 50):.1f} s), "
         f"{f.locks} write locks held, 429s answered by the server: "
-        f"{soak.server.ratelimiter.limited_count}",
+        f"{soak.server.ratelimiter.limited_count} ({_limited_by(soak.server.ratelimiter.limited_by)})",
         f"  settling: {f.unsettled} moment(s) where due work did not finish within the patience",
         f"  database at the end: {db_bytes / 1e6:.1f} MB",
     ]

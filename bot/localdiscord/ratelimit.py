@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,7 @@ class RateLimiter:
     forced: dict[str, list[Any]] = field(default_factory=dict)  # route -> [count, retry, global]
     global_bucket: Bucket | None = None
     limited_count: int = 0
+    limited_by: Counter[str] = field(default_factory=Counter)  # "global" or the route template
 
     def force(
         self, route: str, count: int = 1, retry_after: float = 0.05, *, is_global: bool = False
@@ -80,7 +82,7 @@ class RateLimiter:
         """Count one request on `route` (e.g. "POST /channels/{channel_id}/messages")."""
         forced = self._forced(route)
         if forced:
-            self.limited_count += 1
+            self._limited("global" if forced.is_global else route)
             return forced
         if not self.enabled:
             return Decision({})
@@ -89,7 +91,7 @@ class RateLimiter:
             if self.global_bucket is None:
                 self.global_bucket = Bucket(*self.global_limit)
             if not self.global_bucket.take(now):
-                self.limited_count += 1
+                self._limited("global")
                 retry = self.global_bucket.reset_at - now
                 headers = {"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"}
                 headers["Retry-After"] = str(max(1, round(retry)))
@@ -107,7 +109,11 @@ class RateLimiter:
         }
         if allowed:
             return Decision(headers)
-        self.limited_count += 1
+        self._limited(route)
         headers["X-RateLimit-Scope"] = "user"
         headers["Retry-After"] = str(max(1, round(reset_after)))
         return Decision(headers, True, reset_after, False, "user")
+
+    def _limited(self, what: str) -> None:
+        self.limited_count += 1
+        self.limited_by[what] += 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
-from benchmarks.soak.report import _by_kind
+from benchmarks.soak.report import _by_kind, _limited_by
 from benchmarks.soak.runner import interaction_kind
 
 
@@ -42,3 +44,9 @@ def test_the_slowest_kinds_come_first_and_only_as_many_as_shown() -> None:
 
 def test_no_interactions_print_no_breakdown() -> None:
     assert _by_kind({}) == []
+
+
+def test_429s_are_named_by_the_limit_that_answered_them() -> None:
+    by = Counter({"global": 2, "PATCH /channels/{channel_id}/messages/{message_id}": 7})
+    assert _limited_by(by) == "PATCH /channels/{channel_id}/messages/{message_id}: 7, global: 2"
+    assert _limited_by(Counter()) == "none"
