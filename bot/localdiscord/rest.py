@@ -76,6 +76,12 @@ def srv(request: web.Request) -> LocalDiscord:
     return request.app[SERVER_KEY]
 
 
+def _interaction_endpoint(canonical: str) -> bool:
+    """The initial response and the webhook routes an interaction token opens (original
+    response, followups): Discord does not bind them to the bot's global rate limit."""
+    return canonical.startswith(("/interactions/", "/webhooks/{application_id}/{token}"))
+
+
 @web.middleware
 async def discord_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     server = srv(request)
@@ -96,7 +102,7 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
     info = request.match_info
     major = info.get("channel_id") or info.get("guild_id") or info.get("token") or ""
     decision = server.ratelimiter.check(
-        route, major, exempt_global=canonical.startswith("/interactions")
+        route, major, exempt_global=_interaction_endpoint(canonical)
     )
     if decision.limited:
         headers = {**decision.headers, "Via": "1.1 google"}

@@ -171,3 +171,9 @@ async def test_the_global_limit_spans_routes_and_spares_interaction_callbacks(
         async with session.post(url, json={"type": 1}) as resp:
             assert resp.status == 404  # judged on its merits, not globally limited
             assert (await resp.json(content_type=None))["code"] == 10062
+        # The webhook routes of an interaction token (followups, the original response) too.
+        hook = f"{server.api_base}/webhooks/{server.state.bot.id}/not-a-token"
+        async with session.post(hook, json={"content": "x"}) as resp:
+            assert resp.status != 429, await resp.text()
+        async with session.patch(hook + "/messages/@original", json={"content": "x"}) as resp:
+            assert resp.status != 429, await resp.text()
