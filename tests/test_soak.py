@@ -91,6 +91,27 @@ def test_the_shortest_history_keeps_the_subjects_events_and_the_faults_among_the
     assert [f"{e.action} {','.join(e.subjects)}" for e in story] == expected
 
 
+def test_what_befell_the_whole_server_is_part_of_the_story_and_of_the_replay() -> None:
+    """A break about an ask (whose events name its circle and asker) is told with the bot's
+    removal from that server, which purges it, and not with another server's."""
+    day = MONTH_START
+    history = History(
+        [
+            ("help", Draft(day + timedelta(days=1), "ask", ("c8.1", "m8.151", "ask-x"))),
+            ("membership", Draft(day + timedelta(days=2), "remove-bot", ("s8",))),
+            ("membership", Draft(day + timedelta(days=3), "remove-bot", ("s2",))),
+            ("membership", Draft(day + timedelta(days=4), "demote", ("m8.1", "s8"))),
+            ("faults", Draft(day + timedelta(days=5), "kill", ("bot",))),
+            ("membership", Draft(day + timedelta(days=20), "invite-bot", ("s8",))),
+        ]
+    )
+    story = shortest_history(history.events, ("ask-x",), day + timedelta(days=21))
+    told = ["ask c8.1,m8.151,ask-x", "remove-bot s8", "kill bot", "invite-bot s8"]
+    assert [f"{e.action} {','.join(e.subjects)}" for e in story] == told
+    replayed = history.keeping(("ask-x",))
+    assert [f"{e.action} {','.join(e.subjects)}" for e in replayed.events] == told
+
+
 # -- the checks catch what they are for --------------------------------------------------
 
 

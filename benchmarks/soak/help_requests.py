@@ -663,6 +663,9 @@ class HelpRequests:
                 continue  # the reveals went with the asker's data
             asker = soak.member(model.asker)
             reveals = [r for r in self.reveals if r.token == token]
+            purged = soak.purged.get(soak.world.members[model.asker].server)
+            if purged is not None and reveals[0].at < purged <= now:
+                continue  # the server removed the bot: its data, reveals too, went after the grace
             ask_id = reveals[0].ask_id
             for reveal in reveals:
                 key = (ask_id, soak.member(reveal.facilitator).id, asker.id)

@@ -2,13 +2,15 @@
 
 Every activity draws its events from its own random stream (`stream(seed, name)`), so adding
 an activity never changes another's events: one seed, one history. When an invariant breaks,
-`shortest_history` keeps only the events about the subjects involved (and the faults among
-them): the story of the break, short enough to read.
+`shortest_history` keeps only the events about the subjects involved, what befell their
+whole server (the bot removed, invited back), and the faults among them: the story of the
+break, short enough to read.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,10 +62,11 @@ class History:
         ]
 
     def keeping(self, subjects: Iterable[str]) -> History:
-        """Only the events about `subjects`, and every fault: a shorter run to replay a break."""
-        wanted = set(subjects)
+        """Only the events about `subjects` and their servers' server-wide events, and every
+        fault: a shorter run to replay a break."""
+        about = _about(self.events, set(subjects))
         kept = History([])
-        kept.events = [e for e in self.events if e.activity == "faults" or wanted & set(e.subjects)]
+        kept.events = [e for e in self.events if e.activity == "faults" or e in about]
         return kept
 
     def __len__(self) -> int:
@@ -81,7 +84,7 @@ def shortest_history(
 ) -> list[Event]:
     """The events about `subjects` (and the faults between the first of them and `until`)."""
     wanted = set(subjects)
-    about = [e for e in events if wanted & set(e.subjects) and (until is None or e.at <= until)]
+    about = [e for e in _about(events, wanted) if until is None or e.at <= until]
     # A break with no event of its own (a timer's work, say) is told by the faults before it.
     first = about[0].at if about else min((e.at for e in events), default=None)
     if first is None or not wanted:
@@ -92,3 +95,16 @@ def shortest_history(
         if e.activity == "faults" and first <= e.at and (until is None or e.at <= until)
     ]
     return sorted({*about, *faults})
+
+
+_IN_SERVER = re.compile(r"[cms](\d+)(?:\.|$)")  # c8.1 (circle), m8.151 (member), s8 (server)
+
+
+def _about(events: Sequence[Event], wanted: set[str]) -> set[Event]:
+    """The events about `wanted`, and the server-wide ones (every subject a server, as when
+    the bot is removed or invited back) of the servers those events happen in."""
+    about = {e for e in events if wanted & set(e.subjects)}
+    named = wanted | {s for e in about for s in e.subjects}
+    servers = {f"s{m[1]}" for s in named if (m := _IN_SERVER.match(s))}
+    wide = {e for e in events if e.subjects and set(e.subjects) <= servers}
+    return about | wide
