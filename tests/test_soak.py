@@ -150,6 +150,9 @@ async def test_a_played_world_holds_and_each_tampering_is_caught(played) -> None
     summary.deleted = True
     await soak.check(final=True)
     assert "one summary per closed round" in broken()
+    found = len(soak.violations)
+    await soak.check(final=True)  # a lasting break, found again by the next day's check
+    assert len(soak.violations) == found  # is kept once, as first seen
     summary.deleted = False
 
     # An acknowledged answer lost from the database (checked when its round is checked).

@@ -178,7 +178,7 @@ class Soak:
         self.database_url = database_url
         self.db_target: str | Path = database_url or workdir / "circlekeeper.db"
         self.figures = Figures()
-        self.violations: list[Violation] = []
+        self.violations: list[Violation] = []  # each break once, as first seen
         self.server = LocalDiscord(settle=0.0, reply_timeout=6.0)
         self.guilds: dict[int, Guild] = {}
         self.facilitator_roles: dict[int, Role] = {}
@@ -250,9 +250,19 @@ class Soak:
 
     def violate(self, invariant: str, detail: str, *subjects: str) -> None:
         violation = Violation(invariant, detail, subjects, self.now())
-        self.violations.append(violation)
-        if not self.quiet and self.history is not None:  # as soon as seen, not only at the end
+        if self._record(violation) and not self.quiet and self.history is not None:
             print(explain(violation, self.history, self.world.spec.seed), file=sys.stderr)
+
+    def _record(self, violation: Violation) -> bool:
+        """Keep a break once, as first seen: a daily check finds a lasting one every day."""
+        if any(
+            (v.invariant, v.detail, v.subjects)
+            == (violation.invariant, violation.detail, violation.subjects)
+            for v in self.violations
+        ):
+            return False
+        self.violations.append(violation)
+        return True
 
     async def interact(self, action: Awaitable[Reply]) -> Reply | None:
         """One member interaction: counts it, times its acknowledgement, and tells a refusal
@@ -499,7 +509,7 @@ class Soak:
         before = len(self.violations)
         for activity in self.activities.values():
             for violation in await activity.check(self, final):
-                self.violations.append(violation)
+                self._record(violation)
         if final:
             self._check_log()
             await self._check_nothing_stuck()
