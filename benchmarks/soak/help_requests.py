@@ -469,24 +469,20 @@ class HelpRequests:
             return
         self.tally["exports read"] += 1
         tables = json.loads(files[0].content).get("tables", {})
-        mine = {r.ask_id for r in self.reveals if r.facilitator == who}
-        for model in list(self.asks.values()):
-            if not model.anonymous or model.asker == who:
-                continue
-            asker_id = str(soak.member(model.asker).id)
-            for table, rows in tables.items():
-                if not (table.startswith("help_") or table == "outbox") or table == "help_thanks":
-                    continue  # thanks name both sides by design; other features' own rows
-                for row in rows:
-                    if table == "help_reveals" and row.get("ask_id") in mine:
-                        continue  # their own recorded reveal
-                    if asker_id in json.dumps(row):
-                        self._broken(
-                            "no anonymous asker revealed",
-                            f"another member's export ({table}) holds an anonymous asker's id",
-                            model.token,
-                            who,
-                        )
+        # Reveals they made (an unanswered try may have happened too): the row names the asker.
+        mine = {ask for (ask, by) in self.reveal_tries if by == who}
+        askers = {
+            m.token: soak.member(m.asker).id
+            for m in list(self.asks.values())
+            if m.anonymous and m.asker != who
+        }
+        for table, token in export_leaks(tables, member.id, askers, mine):
+            self._broken(
+                "no anonymous asker revealed",
+                f"another member's export ({table}) holds an anonymous asker's id",
+                token,
+                who,
+            )
 
     async def _ask_id(self, soak: Soak, model: AskModel) -> int | None:
         if model.ask_id is None:
@@ -746,6 +742,31 @@ class HelpRequests:
 
     def figures(self) -> dict[str, float]:
         return {f"help: {k}": float(v) for k, v in sorted(self.tally.items())}
+
+
+def export_leaks(
+    tables: dict[str, list[dict[str, Any]]],
+    exporter: int,
+    askers: dict[str, int],
+    revealed_by_exporter: set[int],
+) -> list[tuple[str, str]]:
+    """(table, ask token) for each row of a member's export that carries the id of another
+    member's anonymous ask (`askers`: token -> asker id). Not leaks: thank-yous (they name both
+    sides by design), other features' rows, a reveal the exporter made, and a reveal of the
+    exporter's own ask (it names the facilitator who revealed it, whatever else they asked)."""
+    found = []
+    for table, rows in tables.items():
+        if not (table.startswith("help_") or table == "outbox") or table == "help_thanks":
+            continue
+        for row in rows:
+            if table == "help_reveals" and (
+                row.get("ask_id") in revealed_by_exporter
+                or str(row.get("requester_id")) == str(exporter)
+            ):
+                continue
+            text = json.dumps(row)
+            found += [(table, token) for token, asker in askers.items() if str(asker) in text]
+    return found
 
 
 def _names(text: str, user_id: int, name: str) -> bool:
